@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# README command (2): the whole test suite, on a fresh machine too. Installs dependencies, starts
+# private PostgreSQL and Redis when none answer (scripts/services.sh), then type-checks, lints
+# (circular imports and `any` fail here) and runs every unit and integration test.
+# Extra arguments go to vitest, e.g. `bash scripts/test.sh test/unit`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+eval "$(bash scripts/services.sh up)"
+echo "test: type-check (tsc --noEmit)" >&2
+npx --no-install tsc --noEmit -p .
+echo "test: lint and format (biome ci)" >&2
+npx --no-install biome ci --reporter=summary .
+echo "test: vitest" >&2
+npx --no-install vitest run --reporter=default --reporter=./test/support/summary-reporter.ts "$@"

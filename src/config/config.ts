@@ -1,0 +1,282 @@
+import { type ConfigProblem, type Env, EnvReader } from './env-reader.js';
+import { checkTwilioResidency } from './residency.js';
+import type { FrequencyCap, QuietHours } from './windows.js';
+import { parseFrequencyCap, parseQuietHours } from './windows.js';
+
+export type { ConfigProblem, Env } from './env-reader.js';
+export type { FrequencyCap, QuietHours } from './windows.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Identity and contacts of the controller, shown in every e-mail footer and on the unsubscribe page (N2). */
+export interface ControllerIdentity {
+  readonly name: string;
+  readonly registrationNumber: string;
+  readonly address: string;
+  readonly phone: string;
+  readonly email: string;
+  readonly dpoEmail: string;
+  readonly supportEmail: string;
+}
+
+export interface SigningKey {
+  readonly id: string;
+  readonly secret: string;
+}
+
+/** The whole validated configuration. Built once at start, frozen, and passed explicitly. */
+export interface Config {
+  readonly database: { readonly url: string; readonly ownerUrl: string; readonly poolSize: number };
+  readonly redis: { readonly url: string; readonly queuePrefix: string };
+  readonly http: { readonly host: string; readonly port: number; readonly publicBaseUrl: string };
+  readonly logLevel: LogLevel;
+  /** The current key signs; previous keys still verify (rotation). */
+  readonly signing: { readonly current: SigningKey; readonly previous: readonly SigningKey[] };
+  /** Key of the keyed hashes that stand in for identifiers in consent evidence and suppressions. */
+  readonly pseudonymSecret: string;
+  readonly controller: ControllerIdentity;
+  readonly email: {
+    readonly smtpUrl: string;
+    readonly from: string;
+    readonly ratePerSecond: number;
+    readonly dkim?: { readonly domain: string; readonly selector: string; readonly privateKeyFile: string };
+  };
+  readonly sms: {
+    readonly accountSid: string;
+    readonly authToken: string;
+    readonly from?: string;
+    readonly messagingServiceSid?: string;
+    readonly region: string;
+    readonly edge: string;
+    readonly apiBaseUrl?: string;
+    readonly optOutText?: string;
+    readonly ratePerSecond: number;
+  };
+  readonly push: {
+    readonly projectId: string;
+    readonly credentialsFile?: string;
+    readonly apiBaseUrl?: string;
+    readonly ratePerSecond: number;
+  };
+  readonly policy: {
+    readonly quietHours: QuietHours;
+    readonly frequencyCap: FrequencyCap;
+    readonly frequencyCapCeiling: FrequencyCap;
+    readonly workerConcurrency: number;
+  };
+}
+
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: readonly ConfigProblem[] };
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+const MAIL_FROM = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;
+
+function readSigning(r: EnvReader): Config['signing'] {
+  const secret = r.secret('SIGNING_SECRET', 32);
+  const id = r.string('SIGNING_KEY_ID', 'k1');
+  if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) r.problem('SIGNING_KEY_ID', 'expected 1-16 letters, digits, _ or -');
+  const previous: SigningKey[] = [];
+  const list = r.optional('SIGNING_SECRETS_PREVIOUS');
+  if (list !== undefined) {
+    for (const [i, entry] of list.split(',').entries()) {
+      const eq = entry.indexOf('=');
+      const kid = entry.slice(0, eq).trim();
+      const value = entry.slice(eq + 1).trim();
+      if (eq <= 0 || !/^[A-Za-z0-9_-]{1,16}$/.test(kid) || value.length < 32) {
+        r.problem(
+          'SIGNING_SECRETS_PREVIOUS',
+          `entry ${i + 1} is not KEY_ID=SECRET with a secret of 32+ characters`,
+        );
+      } else if (kid === id) {
+        r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} reuses the current key id "${id}"`);
+      } else {
+        previous.push({ id: kid, secret: value });
+      }
+    }
+  }
+  return { current: { id, secret }, previous };
+}
+
+function readController(r: EnvReader): ControllerIdentity {
+  const email = (key: string): string => {
+    const value = r.required(key, 'an e-mail address');
+    if (value !== '' && !EMAIL.test(value)) r.problem(key, 'is not an e-mail address');
+    return value;
+  };
+  return {
+    name: r.required('CONTROLLER_NAME', 'the controller\'s legal name, e.g. AS "Citadele banka"'),
+    registrationNumber: r.required('CONTROLLER_REG_NO', "the controller's registration number"),
+    address: r.required('CONTROLLER_ADDRESS', "the controller's postal address"),
+    phone: r.required('CONTROLLER_PHONE', "the controller's phone number"),
+    email: email('CONTROLLER_EMAIL'),
+    dpoEmail: email('CONTROLLER_DPO_EMAIL'),
+    supportEmail: email('SUPPORT_EMAIL'),
+  };
+}
+
+function readEmail(r: EnvReader): Config['email'] {
+  const smtp = r.url('SMTP_URL', ['smtp:', 'smtps:'], { required: true });
+  const from = r.required('MAIL_FROM', 'a sender address, e.g. "Klix <offers@klix.app>"');
+  if (from !== '' && !MAIL_FROM.test(from)) r.problem('MAIL_FROM', 'is not an address or "Name <address>"');
+  const ratePerSecond = r.integer('RATE_LIMIT_EMAIL_PER_SECOND', 100, { min: 1, max: 100_000 });
+  const dkimDomain = r.optional('DKIM_DOMAIN');
+  const dkimSelector = r.optional('DKIM_SELECTOR');
+  const dkimKey = r.optional('DKIM_PRIVATE_KEY_FILE');
+  const dkimSet = [dkimDomain, dkimSelector, dkimKey].filter((v) => v !== undefined).length;
+  if (dkimSet !== 0 && dkimSet !== 3) {
+    for (const [key, value] of [
+      ['DKIM_DOMAIN', dkimDomain],
+      ['DKIM_SELECTOR', dkimSelector],
+      ['DKIM_PRIVATE_KEY_FILE', dkimKey],
+    ] as const) {
+      if (value === undefined)
+        r.problem(key, 'missing; DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE');
+    }
+  }
+  return {
+    smtpUrl: smtp?.toString() ?? '',
+    from,
+    ratePerSecond,
+    ...(dkimDomain && dkimSelector && dkimKey
+      ? { dkim: { domain: dkimDomain, selector: dkimSelector, privateKeyFile: dkimKey } }
+      : {}),
+  };
+}
+
+function readSms(r: EnvReader): Config['sms'] {
+  const accountSid = r.required('TWILIO_ACCOUNT_SID', 'a Twilio account SID (AC followed by 32 hex digits)');
+  if (accountSid !== '' && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
+    r.problem('TWILIO_ACCOUNT_SID', 'expected AC followed by 32 hex digits');
+  }
+  const authToken = r.required('TWILIO_AUTH_TOKEN', 'the Twilio auth token');
+  const from = r.optional('TWILIO_FROM');
+  const messagingServiceSid = r.optional('TWILIO_MESSAGING_SERVICE_SID');
+  if (from === undefined && messagingServiceSid === undefined) {
+    r.problem(
+      'TWILIO_FROM',
+      'missing; set TWILIO_FROM (E.164 number or alphanumeric sender id) or TWILIO_MESSAGING_SERVICE_SID',
+    );
+  }
+  if (from !== undefined && !E164.test(from) && !/^[A-Za-z0-9 ]{1,11}$/.test(from)) {
+    r.problem(
+      'TWILIO_FROM',
+      'expected an E.164 number (+371...) or an alphanumeric sender id of up to 11 characters',
+    );
+  }
+  if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) {
+    r.problem('TWILIO_MESSAGING_SERVICE_SID', 'expected MG followed by 32 hex digits');
+  }
+  const region = r.string('TWILIO_REGION', 'ie1').toLowerCase();
+  const edge = r.string('TWILIO_EDGE', 'dublin').toLowerCase();
+  for (const p of checkTwilioResidency(region, edge)) r.problem(p.key, p.message);
+  const apiBase = r.url('TWILIO_API_BASE_URL', ['http:', 'https:'], { required: false });
+  return {
+    accountSid,
+    authToken,
+    region,
+    edge,
+    ratePerSecond: r.integer('RATE_LIMIT_SMS_PER_SECOND', 10, { min: 1, max: 10_000 }),
+    ...(from !== undefined ? { from } : {}),
+    ...(messagingServiceSid !== undefined ? { messagingServiceSid } : {}),
+    ...(apiBase ? { apiBaseUrl: apiBase.origin } : {}),
+    ...(r.optional('SMS_OPT_OUT_TEXT') !== undefined ? { optOutText: r.optional('SMS_OPT_OUT_TEXT') } : {}),
+  };
+}
+
+function readPush(r: EnvReader): Config['push'] {
+  const projectId = r.required('FCM_PROJECT_ID', 'the Firebase project id');
+  if (projectId !== '' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId)) {
+    r.problem('FCM_PROJECT_ID', 'expected a Firebase project id (6-30 lowercase letters, digits, -)');
+  }
+  const apiBase = r.url('FCM_API_BASE_URL', ['http:', 'https:'], { required: false });
+  const credentialsFile = r.optional('GOOGLE_APPLICATION_CREDENTIALS');
+  if (apiBase === undefined && credentialsFile === undefined) {
+    r.problem(
+      'GOOGLE_APPLICATION_CREDENTIALS',
+      'missing; the path of the FCM service account JSON (or set FCM_API_BASE_URL for a sandbox)',
+    );
+  }
+  return {
+    projectId,
+    ratePerSecond: r.integer('RATE_LIMIT_PUSH_PER_SECOND', 500, { min: 1, max: 10_000 }),
+    ...(credentialsFile !== undefined ? { credentialsFile } : {}),
+    ...(apiBase ? { apiBaseUrl: apiBase.origin } : {}),
+  };
+}
+
+function readPolicy(r: EnvReader): Config['policy'] {
+  const quietRaw = r.string('QUIET_HOURS_DEFAULT', '21:00-09:00');
+  const quietHours = parseQuietHours(quietRaw);
+  if (!quietHours.ok) r.problem('QUIET_HOURS_DEFAULT', quietHours.error);
+  const capRaw = r.string('FREQUENCY_CAP_DEFAULT', '2/7d');
+  const cap = parseFrequencyCap(capRaw);
+  if (!cap.ok) r.problem('FREQUENCY_CAP_DEFAULT', cap.error);
+  const ceilingRaw = r.string('FREQUENCY_CAP_CEILING', '4/7d');
+  const ceiling = parseFrequencyCap(ceilingRaw);
+  if (!ceiling.ok) r.problem('FREQUENCY_CAP_CEILING', ceiling.error);
+  if (
+    cap.ok &&
+    ceiling.ok &&
+    cap.value.max / cap.value.windowHours > ceiling.value.max / ceiling.value.windowHours
+  ) {
+    r.problem('FREQUENCY_CAP_DEFAULT', `${capRaw} allows more than the ceiling ${ceilingRaw}`);
+  }
+  return {
+    quietHours: quietHours.ok ? quietHours.value : { startMinute: 21 * 60, endMinute: 9 * 60 },
+    frequencyCap: cap.ok ? cap.value : { max: 2, windowHours: 168 },
+    frequencyCapCeiling: ceiling.ok ? ceiling.value : { max: 4, windowHours: 168 },
+    workerConcurrency: r.integer('WORKER_CONCURRENCY', 100, { min: 1, max: 1000 }),
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** Validates the environment into a typed, frozen configuration, or names every problem. */
+export function loadConfig(env: Env): ConfigResult {
+  const r = new EnvReader(env);
+  const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:'], { required: true });
+  const ownerUrl = r.url('DATABASE_OWNER_URL', ['postgres:', 'postgresql:'], { required: false });
+  const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'], { required: true });
+  const publicBaseUrl = r.url('PUBLIC_BASE_URL', ['http:', 'https:'], { required: true });
+  const queuePrefix = r.string('QUEUE_PREFIX', 'cc');
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(queuePrefix)) {
+    // BullMQ keys are prefix:queue:...; a ':' or '{' here would break Redis Cluster hash slots.
+    r.problem('QUEUE_PREFIX', 'expected 1-32 letters, digits, _ or -');
+  }
+  const config: Config = {
+    database: {
+      url: databaseUrl?.toString() ?? '',
+      ownerUrl: (ownerUrl ?? databaseUrl)?.toString() ?? '',
+      poolSize: r.integer('DATABASE_POOL_SIZE', 20, { min: 1, max: 500 }),
+    },
+    redis: { url: redisUrl?.toString() ?? '', queuePrefix },
+    http: {
+      host: r.string('HTTP_HOST', '127.0.0.1'),
+      port: r.integer('HTTP_PORT', 8080, { min: 0, max: 65535 }),
+      publicBaseUrl: publicBaseUrl?.toString().replace(/\/$/, '') ?? '',
+    },
+    logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    signing: readSigning(r),
+    pseudonymSecret: r.secret('PSEUDONYM_SECRET', 32),
+    controller: readController(r),
+    email: readEmail(r),
+    sms: readSms(r),
+    push: readPush(r),
+    policy: readPolicy(r),
+  };
+  if (r.problems.length > 0) return { ok: false, problems: r.problems };
+  return { ok: true, config: deepFreeze(config) };
+}
+
+/** One line per problem, naming the key; what the process prints before it exits with code 2. */
+export function formatProblems(problems: readonly ConfigProblem[]): string {
+  return problems.map((p) => `config error: ${p.key}: ${p.message}`).join('\n');
+}

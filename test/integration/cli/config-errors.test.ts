@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { runConsentcast } from '../../support/cli.js';
+import { exampleEnv } from '../../support/service-env.js';
+
+describe('a process with bad configuration', () => {
+  it('prints one clear line per problem, naming the key, and exits 2 without a stack trace', async () => {
+    const env = {
+      ...exampleEnv(),
+      DATABASE_URL: undefined,
+      REDIS_URL: 'localhost:6379',
+      RATE_LIMIT_EMAIL_PER_SECOND: 'fast',
+      TWILIO_REGION: 'us1',
+    };
+    const result = await runConsentcast(['ready'], env);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^config error: DATABASE_URL: missing; expected a postgres:\/\/ or postgresql:\/\/ URL$/,
+      ),
+      expect.stringMatching(/^config error: REDIS_URL: /),
+      expect.stringMatching(/^config error: RATE_LIMIT_EMAIL_PER_SECOND: "fast" is not a whole number/),
+      expect.stringMatching(/^config error: TWILIO_REGION: "us1" is outside the EU.*\(N10\)/),
+    ]);
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('is refused for migrations too when DATABASE_URL is malformed', async () => {
+    const result = await runConsentcast(['migrate', 'status'], { DATABASE_URL: 'mysql://x@y/z' });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'config error: DATABASE_URL: has protocol "mysql:"; expected a postgres:// or postgresql:// URL',
+    );
+  });
+
+  it('unknown commands are a usage error', async () => {
+    const result = await runConsentcast(['frobnicate'], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+});
