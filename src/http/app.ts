@@ -1,19 +1,161 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { type ApiKeyVerifier, createApiKeyVerifier } from '../auth/api-keys.js';
 import type { Deps } from '../deps.js';
+import { ConflictError } from '../errors/conflict-error.js';
+import { NotFoundError } from '../errors/not-found-error.js';
+import { ValidationError } from '../errors/validation-error.js';
 import { checkReadiness } from '../health/readiness.js';
+import { registerAuth } from './auth.js';
+import { ForbiddenError, UnauthorizedError } from './http-errors.js';
+import { registerV1 } from './v1.js';
+import { createRequestValidator } from './validation.js';
 
-/** The HTTP surface. Later issues register the /v1 API, webhooks, public pages and ops routes here. */
-export async function buildHttpApp(deps: Deps): Promise<FastifyInstance> {
+export type TypedApp = FastifyInstance<
+  import('node:http').Server,
+  import('node:http').IncomingMessage,
+  import('node:http').ServerResponse,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+export interface HttpContext {
+  readonly deps: Deps;
+  readonly verifyApiKey: ApiKeyVerifier;
+}
+
+interface AjvIssue {
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** Every schema violation as `{ field, message }`, with the field as a path like `body/changes/0/purpose`. */
+function fieldsOf(
+  issues: readonly AjvIssue[],
+  context: string | undefined,
+): { field: string; message: string }[] {
+  return issues.map((issue) => {
+    const extra =
+      typeof issue.params.missingProperty === 'string'
+        ? `/${issue.params.missingProperty}`
+        : typeof issue.params.additionalProperty === 'string'
+          ? `/${issue.params.additionalProperty}`
+          : '';
+    const message =
+      typeof issue.params.additionalProperty === 'string'
+        ? 'is not a known field'
+        : (issue.message ?? 'is invalid');
+    return { field: `${context ?? 'request'}${issue.instancePath}${extra}`, message };
+  });
+}
+
+export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: false,
+    // Request logs are written by the onResponse hook below with the route pattern, never the URL:
+    // URLs carry client numbers and tokens.
+    disableRequestLogging: true,
     requestIdHeader: 'x-request-id',
-    trustProxy: false,
+    genReqId: () => crypto.randomUUID(),
+    bodyLimit: 1_048_576,
+    ajv: {
+      customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false, useDefaults: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // All parts of a request are validated together (validation.ts); Fastify's own per-part validators
+  // are switched off so nothing is checked twice.
+  const compileRequest = createRequestValidator();
+  app.setValidatorCompiler(() => () => true);
+  app.addHook('onRoute', (route) => {
+    const validate = route.schema ? compileRequest(route.schema) : undefined;
+    if (!validate) return;
+    const hooks =
+      route.preValidation === undefined
+        ? []
+        : Array.isArray(route.preValidation)
+          ? route.preValidation
+          : [route.preValidation];
+    route.preValidation = [
+      async (request) =>
+        validate(request as unknown as Record<'params' | 'querystring' | 'headers' | 'body', unknown>),
+      ...hooks,
+    ];
   });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_request, reply) => {
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      return reply.code(400).send({
+        error: 'validation_failed',
+        message: 'the request is invalid',
+        fields: fieldsOf(error.validation as AjvIssue[], error.validationContext),
+      });
+    }
+    if (error instanceof ValidationError) {
+      return reply
+        .code(400)
+        .send({ error: 'validation_failed', message: 'the request is invalid', fields: error.fields });
+    }
+    if (error instanceof UnauthorizedError)
+      return reply.code(401).send({ error: 'unauthorized', message: error.message });
+    if (error instanceof ForbiddenError)
+      return reply.code(403).send({ error: 'forbidden', message: error.message });
+    if (error instanceof NotFoundError)
+      return reply.code(404).send({ error: 'not_found', message: error.message });
+    if (error instanceof ConflictError)
+      return reply.code(409).send({ error: error.code, message: error.message });
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply
+        .code(error.statusCode)
+        .send({ error: error.code ?? 'bad_request', message: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply
+      .code(500)
+      .send({ error: 'internal', message: 'internal error; see the logs with this request id' });
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'consentcast API',
+        version: '1',
+        description:
+          'Consent-first campaign orchestration. Authenticate with `Authorization: Bearer cc_<prefix>_<secret>`; each route names the scope it needs.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  });
+
+  const ctx: HttpContext = { deps, verifyApiKey: createApiKeyVerifier(deps.db) };
+  registerAuth(app, ctx);
+
+  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
     const readiness = await checkReadiness(deps);
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
+  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => registerV1(v1 as TypedApp, ctx), { prefix: '/v1' });
   return app;
 }

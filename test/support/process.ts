@@ -43,7 +43,11 @@ export function startRole(args: readonly string[], env: Record<string, string | 
 }
 
 /** Polls until `check` returns true, or fails after `timeoutMs` with the given description. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check().catch(() => false)) return;

@@ -4,6 +4,7 @@ import type { Env } from '../../config/config.js';
 import { formatProblems } from '../../config/config.js';
 import { loadDatabaseConfig } from '../../config/database-config.js';
 import { migrateDown, migrateToLatest, migrateToZero, migrationStatus } from '../../db/migrator.js';
+import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -49,3 +50,9 @@ export async function migrateCommand(args: readonly string[], env: Env, out: Out
     await db.destroy();
   }
 }
+
+export const migrate: Command = {
+  name: 'migrate',
+  usage: 'migrate [latest|down|zero|status]   apply or inspect migrations (as DATABASE_OWNER_URL)',
+  run: migrateCommand,
+};

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
-import type { Config } from '../../config/config.js';
+import { type Config, formatProblems, loadConfig } from '../../config/config.js';
 import { buildDeps, closeDeps } from '../../deps.js';
 import { checkReadiness } from '../../health/readiness.js';
 import { createLogger } from '../../logging/logger.js';
+import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
 
@@ -44,3 +45,16 @@ export async function readyCommand(config: Config, out: Output): Promise<number>
     await closeDeps(deps);
   }
 }
+
+export const ready: Command = {
+  name: 'ready',
+  usage: 'ready                               check PostgreSQL, Redis, migrations and the database role',
+  async run(_args, env, out) {
+    const loaded = loadConfig(env);
+    if (!loaded.ok) {
+      out.error(formatProblems(loaded.problems));
+      return EXIT.usage;
+    }
+    return readyCommand(loaded.config, out);
+  },
+};

@@ -1,0 +1,7 @@
+import type { Command } from '../command.js';
+import { api } from './api.js';
+import { migrate } from './migrate.js';
+import { ready } from './ready.js';
+
+/** Every `consentcast` command, in the order the usage text lists them. */
+export const COMMANDS: readonly Command[] = [migrate, ready, api];

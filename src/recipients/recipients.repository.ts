@@ -1,0 +1,80 @@
+import { keyedHash } from '../crypto/pseudonym.js';
+import type { Db } from '../db/database.js';
+import { ConflictError } from '../errors/conflict-error.js';
+import { NotFoundError } from '../errors/not-found-error.js';
+import type { RecipientFields } from './recipient-input.js';
+
+export interface RecipientRef {
+  readonly id: number;
+  readonly clientNumber: string;
+}
+
+function toRow(fields: RecipientFields) {
+  const { attributes, ...rest } = fields;
+  return { ...rest, ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}) };
+}
+
+/** Whether this client number belongs to someone who was erased (N14): they are not re-created silently. */
+export async function isErasedClientNumber(
+  db: Db,
+  pseudonymSecret: string,
+  clientNumber: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('erasure_tombstones')
+    .select('recipient_id')
+    .where('client_number_hash', '=', keyedHash(pseudonymSecret, 'client_number', clientNumber))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Creates the person, or updates the given fields of an existing one. Returns which fields changed
+ * (names only: the audit log records that a field changed, never its value).
+ */
+export async function upsertRecipient(
+  db: Db,
+  pseudonymSecret: string,
+  clientNumber: string,
+  fields: RecipientFields,
+): Promise<{ id: number; created: boolean; changed: string[] }> {
+  if (await isErasedClientNumber(db, pseudonymSecret, clientNumber)) {
+    throw new ConflictError(
+      'this client number belongs to a person whose data was erased; a new record needs a new data-subject decision',
+      'recipient_erased',
+    );
+  }
+  const row = toRow(fields);
+  const inserted = await db
+    .insertInto('recipients')
+    .values({ client_number: clientNumber, ...row })
+    .onConflict((oc) => oc.column('client_number').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return { id: inserted.id, created: true, changed: Object.keys(fields) };
+  const changed = Object.keys(fields);
+  const updated = await db
+    .updateTable('recipients')
+    .set({ ...row, updated_at: new Date() })
+    .where('client_number', '=', clientNumber)
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: updated.id, created: false, changed };
+}
+
+export async function findRecipient(db: Db, clientNumber: string) {
+  return db
+    .selectFrom('recipients')
+    .selectAll()
+    .where('client_number', '=', clientNumber)
+    .where('erased_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function requireRecipient(db: Db, clientNumber: string) {
+  const row = await findRecipient(db, clientNumber);
+  if (!row) throw new NotFoundError('recipient');
+  return row;
+}
+
+export type RecipientRow = NonNullable<Awaited<ReturnType<typeof findRecipient>>>;
