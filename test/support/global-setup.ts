@@ -9,7 +9,15 @@ import { serviceUrls, withDatabase } from './service-env.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    services: { pgAdminUrl: string; ownerUrl: string; appUrl: string; redisUrl: string; template: string };
+    services: {
+      pgAdminUrl: string;
+      ownerUrl: string;
+      appUrl: string;
+      redisUrl: string;
+      template: string;
+      /** The vitest process: file databases carry it in their name, so only orphans are dropped. */
+      runPid: number;
+    };
   }
 }
 
@@ -52,26 +60,54 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const { rows } = await admin.query<{ datname: string }>(
     "SELECT datname FROM pg_database WHERE datname LIKE 'cc\\_test\\_%'",
   );
-  // Leftovers of earlier runs (a crashed run leaves its file databases behind).
+  // Leftovers of runs that died (a killed run leaves its file databases behind). Databases of a run
+  // that is still going — another developer's, or a helper's — carry a live pid and are left alone.
   for (const { datname } of rows) {
-    if (datname !== template) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    const owner = /^cc_test_f_(\d+)_/.exec(datname)?.[1];
+    if (owner !== undefined && !isAlive(Number(owner))) {
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  }
+  for (const { datname } of rows) {
+    // Templates of older migrations: dropped unless a run still clones from them.
+    if (datname.startsWith('cc_test_tpl_') && datname !== template) {
+      await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
+    }
   }
   if (!rows.some((r) => r.datname === template)) {
-    await admin.query(`CREATE DATABASE "${template}_wip" OWNER consentcast_owner`);
-    const db = new Kysely<unknown>({
-      dialect: new PostgresDialect({
-        pool: new pg.Pool({ connectionString: withDatabase(urls.ownerUrl, `${template}_wip`), max: 1 }),
-      }),
-    });
-    try {
-      await migrateToLatest(db);
-    } finally {
-      await db.destroy();
-    }
-    // Renamed only when complete: an interrupted migration never leaves a half-made template.
-    await admin.query(`ALTER DATABASE "${template}_wip" RENAME TO "${template}"`);
+    // Two runs may race to build the same template: one wins the name, the other waits for it.
+    await admin.query('SELECT pg_advisory_lock(hashtext($1))', [template]);
+    const again = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [template]);
+    if (again.rowCount === 0) await buildTemplate(admin, urls.ownerUrl, template);
+    await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [template]);
   }
   await admin.end();
-  project.provide('services', { ...urls, template });
+  project.provide('services', { ...urls, template, runPid: process.pid });
   return async () => {};
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function buildTemplate(admin: pg.Client, ownerUrl: string, template: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS "${template}_wip" WITH (FORCE)`);
+  await admin.query(`CREATE DATABASE "${template}_wip" OWNER consentcast_owner`);
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({
+      pool: new pg.Pool({ connectionString: withDatabase(ownerUrl, `${template}_wip`), max: 1 }),
+    }),
+  });
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
+  // Renamed only when complete: an interrupted migration never leaves a half-made template.
+  await admin.query(`ALTER DATABASE "${template}_wip" RENAME TO "${template}"`);
 }

@@ -30,7 +30,7 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 /** A database of this test file's own, cloned from the migrated template (or empty, for migration tests). */
 export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const services = inject('services');
-  const name = `cc_test_f_${randomBytes(6).toString('hex')}`;
+  const name = `cc_test_f_${services.runPid}_${randomBytes(5).toString('hex')}`;
   await admin(async (client) => {
     const template = options.empty ? 'template0' : services.template;
     await client.query(`CREATE DATABASE "${name}" TEMPLATE "${template}" OWNER consentcast_owner`);

@@ -1,7 +1,10 @@
 import type { Command } from '../command.js';
 import { api } from './api.js';
+import { apiKey } from './api-key.js';
+import { consent } from './consent.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
+import { retention } from './retention.js';
 
 /** Every `consentcast` command, in the order the usage text lists them. */
-export const COMMANDS: readonly Command[] = [migrate, ready, api];
+export const COMMANDS: readonly Command[] = [migrate, ready, api, apiKey, consent, retention];

@@ -1,0 +1,151 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { SYSTEM } from '../../../src/auth/actor.js';
+import { createApiKeyVerifier } from '../../../src/auth/api-keys.js';
+import { recordConsentChanges } from '../../../src/consent/ledger.js';
+import { runConsentcast } from '../../support/cli.js';
+import { NOTICE_VERSION, seedNotice } from '../../support/fixtures.js';
+import { exampleEnv } from '../../support/service-env.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
+
+describe('operator commands', () => {
+  let t: TestDatabase;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await seedNotice(t.db);
+    env = { ...exampleEnv(), DATABASE_URL: t.appUrl, REDIS_URL: inject('services').redisUrl };
+  });
+  afterAll(() => t.drop());
+
+  it('create an API key shown once, list it without the secret, and revoke it', async () => {
+    const created = await runConsentcast(
+      [
+        'api-key',
+        'create',
+        '--name',
+        'mobile app',
+        '--scopes',
+        'consents:write,recipients:write',
+        '--actor',
+        'anna.ops',
+        '--json',
+      ],
+      env,
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const { key, prefix } = JSON.parse(created.stdout) as { key: string; prefix: string };
+    const verify = createApiKeyVerifier(t.db, 0);
+    expect(await verify(key)).toMatchObject({
+      name: 'mobile app',
+      scopes: ['consents:write', 'recipients:write'],
+    });
+    const stored = await t.db
+      .selectFrom('api_keys')
+      .select('secret_hash')
+      .where('key_prefix', '=', prefix)
+      .executeTakeFirstOrThrow();
+    expect(stored.secret_hash).not.toContain(key.slice(16));
+
+    const listed = await runConsentcast(['api-key', 'list'], env);
+    expect(listed.stdout).toContain(prefix);
+    expect(listed.stdout).not.toContain(key);
+
+    const revoked = await runConsentcast(['api-key', 'revoke', prefix, '--actor', 'anna.ops'], env);
+    expect(revoked.code).toBe(0);
+    expect(await verify(key)).toBeUndefined();
+    const audited = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'actor_id'])
+      .where('subject_id', '=', prefix)
+      .execute();
+    expect(audited).toEqual([
+      { action: 'api_key.create', actor_id: 'anna.ops' },
+      { action: 'api_key.revoke', actor_id: 'anna.ops' },
+    ]);
+  });
+
+  it('refuses unknown scopes naming them, with exit code 2', async () => {
+    const result = await runConsentcast(
+      ['api-key', 'create', '--name', 'x', '--scopes', 'consents:write,root'],
+      env,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--scopes: unknown root/);
+  });
+
+  it('record a withdrawal received by e-mail: every live grant of the channel ends, source operator (N12)', async () => {
+    const person = await t.db
+      .insertInto('recipients')
+      .values({ client_number: 'EMAIL-REQ-1' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await t.db.transaction().execute((trx) =>
+      recordConsentChanges(trx, 'x'.repeat(40), {
+        recipientId: person.id,
+        changes: [
+          {
+            purpose: 'service_offers',
+            channel: 'email',
+            action: 'grant',
+            occurredAt: new Date('2024-01-01T00:00:00Z'),
+          },
+          {
+            purpose: 'contests',
+            channel: 'email',
+            action: 'grant',
+            occurredAt: new Date('2024-01-01T00:00:00Z'),
+          },
+          {
+            purpose: 'contests',
+            channel: 'sms',
+            action: 'grant',
+            occurredAt: new Date('2024-01-01T00:00:00Z'),
+          },
+        ],
+        source: 'app',
+        actor: SYSTEM,
+        noticeVersion: NOTICE_VERSION,
+        evidence: {},
+      }),
+    );
+    const result = await runConsentcast(
+      [
+        'consent',
+        'withdraw',
+        'EMAIL-REQ-1',
+        '--channel',
+        'email',
+        '--reason',
+        'email_request',
+        '--actor',
+        'support.janis',
+      ],
+      env,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/withdrawn contests on email/);
+    const state = await t.db
+      .selectFrom('consents')
+      .select(['purpose', 'channel', 'status', 'source'])
+      .where('recipient_id', '=', person.id)
+      .orderBy(['purpose', 'channel'])
+      .execute();
+    expect(state).toEqual([
+      { purpose: 'contests', channel: 'email', status: 'withdrawn', source: 'operator' },
+      { purpose: 'contests', channel: 'sms', status: 'granted', source: 'app' },
+      { purpose: 'service_offers', channel: 'email', status: 'withdrawn', source: 'operator' },
+    ]);
+    const entry = await t.db
+      .selectFrom('audit_log')
+      .select(['actor_type', 'actor_id', 'reason'])
+      .where('action', '=', 'consent.withdraw')
+      .executeTakeFirstOrThrow();
+    expect(entry).toEqual({ actor_type: 'operator', actor_id: 'support.janis', reason: 'email_request' });
+  });
+
+  it('answer an unknown person with exit code 1 and a clear line', async () => {
+    const result = await runConsentcast(['consent', 'withdraw', 'NOBODY', '--reason', 'email_request'], env);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe('consent: recipient not found');
+  });
+});
