@@ -1,4 +1,6 @@
+import { registerAuditRoutes } from '../audit/audit.routes.js';
 import { registerConsentRoutes } from '../consent/consent.routes.js';
+import { registerDsrRoutes } from '../dsr/dsr.routes.js';
 import { registerNoticeRoutes } from '../notices/notices.routes.js';
 import { registerRecipientRoutes } from '../recipients/recipients.routes.js';
 import type { HttpContext, TypedApp } from './app.js';
@@ -8,4 +10,6 @@ export function registerV1(app: TypedApp, ctx: HttpContext): void {
   registerRecipientRoutes(app, ctx);
   registerNoticeRoutes(app, ctx);
   registerConsentRoutes(app, ctx);
+  registerDsrRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
 }

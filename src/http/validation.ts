@@ -6,7 +6,8 @@ import { ValidationError } from '../errors/validation-error.js';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats: FormatsPlugin =
-  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? (addFormatsModule as unknown as FormatsPlugin);
+  (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
+  (addFormatsModule as unknown as FormatsPlugin);
 
 const PARTS = ['params', 'querystring', 'headers', 'body'] as const;
 type Part = (typeof PARTS)[number];
@@ -42,8 +43,11 @@ export function createRequestValidator() {
     const validate: ValidateFunction = ajv.compile({ type: 'object', properties });
     return (request) => {
       const input: Record<string, unknown> = {};
-      for (const part of PARTS)
-        if (properties[part] !== undefined) input[part] = request[part] ?? (part === 'body' ? null : {});
+      for (const part of PARTS) {
+        // Fastify keeps the parsed query string as `request.query`, not `request.querystring`.
+        const value = part === 'querystring' ? (request as Record<string, unknown>).query : request[part];
+        if (properties[part] !== undefined) input[part] = value ?? (part === 'body' ? null : {});
+      }
       if (!validate(input)) throw new ValidationError(fieldsOf(validate.errors ?? []));
     };
   };
