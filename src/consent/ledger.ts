@@ -3,6 +3,7 @@ import { describeActor } from '../auth/actor.js';
 import { keyedHash } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
 import type { Channel, ConsentSource, Purpose } from '../domain/vocabulary.js';
+import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { type ConsentAction, type ConsentStatus, STATUS_OF } from './decision.js';
 
@@ -82,6 +83,14 @@ export async function recordConsentChanges(
     }
   });
   if (problems.length > 0) throw new ValidationError(problems);
+  // Shares the lock an erasure takes on the person: a grant cannot land on someone being erased.
+  const person = await trx
+    .selectFrom('recipients')
+    .select('erased_at')
+    .where('id', '=', input.recipientId)
+    .forShare()
+    .executeTakeFirst();
+  if (!person || person.erased_at !== null) throw new NotFoundError('recipient');
 
   const hash = (kind: 'actor' | 'ip' | 'user_agent', value: string | undefined) =>
     value === undefined ? null : keyedHash(pseudonymSecret, kind, value);

@@ -3,6 +3,7 @@ import { audit } from '../audit/audit.js';
 import { endAllGrants } from '../consent/ledger.js';
 import { keyedHash } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
+import { lockClientNumber } from '../recipients/recipients.repository.js';
 import { auditBase, type DsrOperationContext, lockLivePerson, requestRef } from './operation-context.js';
 
 /** How much of each kind was removed (counts only: the audit log and the register keep these). */
@@ -40,6 +41,13 @@ export async function erasePerson(
   ctx: DsrOperationContext,
   recipientId: number,
 ): Promise<ErasureCounts> {
+  // Same order as upsertRecipient (client-number lock, then the row), so the two cannot deadlock.
+  const unlocked = await trx
+    .selectFrom('recipients')
+    .select('client_number')
+    .where('id', '=', recipientId)
+    .executeTakeFirst();
+  if (unlocked?.client_number) await lockClientNumber(trx, ctx.pseudonymSecret, unlocked.client_number);
   const person = await lockLivePerson(trx, recipientId);
   const now = new Date();
   const withdrawn = await endAllGrants(trx, ctx.pseudonymSecret, {

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { keyedHash } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
 import { ConflictError } from '../errors/conflict-error.js';
@@ -12,6 +13,19 @@ export interface RecipientRef {
 function toRow(fields: RecipientFields) {
   const { attributes, ...rest } = fields;
   return { ...rest, ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}) };
+}
+
+/**
+ * Serialises everything that creates or erases the person behind one client number for the rest of
+ * the transaction, so a re-create cannot slip in between an erasure's check and its tombstone.
+ */
+export async function lockClientNumber(
+  trx: Db,
+  pseudonymSecret: string,
+  clientNumber: string,
+): Promise<void> {
+  const key = keyedHash(pseudonymSecret, 'client_number', clientNumber).slice(0, 15);
+  await sql`SELECT pg_advisory_xact_lock(${BigInt(`0x${key}`).toString()}::bigint)`.execute(trx);
 }
 
 /** Whether this client number belongs to someone who was erased (N14): they are not re-created silently. */
@@ -38,6 +52,7 @@ export async function upsertRecipient(
   clientNumber: string,
   fields: RecipientFields,
 ): Promise<{ id: number; created: boolean; changed: string[] }> {
+  await lockClientNumber(db, pseudonymSecret, clientNumber);
   if (await isErasedClientNumber(db, pseudonymSecret, clientNumber)) {
     throw new ConflictError(
       'this client number belongs to a person whose data was erased; a new record needs a new data-subject decision',
