@@ -65,6 +65,12 @@ export interface Config {
     readonly frequencyCapCeiling: FrequencyCap;
     readonly workerConcurrency: number;
   };
+  readonly runner: {
+    /** Recipients per keyset chunk of a campaign run. */
+    readonly chunkSize: number;
+    /** How long a runner's claim on a run lasts without progress before another may take it over. */
+    readonly leaseMs: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: readonly ConfigProblem[] };
@@ -271,6 +277,10 @@ export function loadConfig(env: Env): ConfigResult {
     sms: readSms(r),
     push: readPush(r),
     policy: readPolicy(r),
+    runner: {
+      chunkSize: r.integer('RUN_CHUNK_SIZE', 5000, { min: 100, max: 100_000 }),
+      leaseMs: r.integer('RUN_LEASE_SECONDS', 60, { min: 2, max: 3600 }) * 1000,
+    },
   };
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };

@@ -286,6 +286,8 @@ export interface RecipientsTable {
   erased_at: Timestamp | null;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+  email_hash: string | null;
+  phone_hash: string | null;
 }
 
 export interface RunExclusionsTable {

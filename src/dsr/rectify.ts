@@ -7,6 +7,7 @@ import {
   type RecipientInput,
   validateRecipientInput,
 } from '../recipients/recipient-input.js';
+import { recipientColumns } from '../recipients/recipients.repository.js';
 import {
   auditBase,
   type DsrOperationContext,
@@ -52,14 +53,9 @@ export async function rectifyPerson(
   const person = await lockLivePerson(trx, recipientId);
   const changed = changedFields(person, checked.value);
   if (changed.length > 0) {
-    const { attributes, ...rest } = checked.value;
     await trx
       .updateTable('recipients')
-      .set({
-        ...rest,
-        ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}),
-        updated_at: new Date(),
-      })
+      .set({ ...recipientColumns(checked.value, ctx.pseudonymSecret), updated_at: new Date() })
       .where('id', '=', recipientId)
       .execute();
   }

@@ -10,9 +10,23 @@ export interface RecipientRef {
   readonly clientNumber: string;
 }
 
-function toRow(fields: RecipientFields) {
+/**
+ * The columns to write for validated fields — the one place that keeps `email_hash` / `phone_hash`
+ * (keyed like suppressions, so a suppressed address is found in set-based SQL) in step with the
+ * address and number. Every write of a person's contact goes through here.
+ */
+export function recipientColumns(fields: RecipientFields, pseudonymSecret: string) {
   const { attributes, ...rest } = fields;
-  return { ...rest, ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}) };
+  return {
+    ...rest,
+    ...(attributes !== undefined ? { attributes: JSON.stringify(attributes) } : {}),
+    ...(fields.email !== undefined
+      ? { email_hash: fields.email === null ? null : keyedHash(pseudonymSecret, 'email', fields.email) }
+      : {}),
+    ...(fields.phone !== undefined
+      ? { phone_hash: fields.phone === null ? null : keyedHash(pseudonymSecret, 'phone', fields.phone) }
+      : {}),
+  };
 }
 
 /**
@@ -59,7 +73,7 @@ export async function upsertRecipient(
       'recipient_erased',
     );
   }
-  const row = toRow(fields);
+  const row = recipientColumns(fields, pseudonymSecret);
   const inserted = await db
     .insertInto('recipients')
     .values({ client_number: clientNumber, ...row })

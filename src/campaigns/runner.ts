@@ -1,0 +1,259 @@
+import type { Queue } from 'bullmq';
+import { sql } from 'kysely';
+import type { Config } from '../config/config.js';
+import type { Db } from '../db/database.js';
+import type { Channel } from '../domain/vocabulary.js';
+import type { Logger } from '../logging/logger.js';
+import { sendJob } from '../queue/send-jobs.js';
+import { clockAt } from '../segmentation/rules.js';
+import { effectivePolicy } from './campaign.js';
+import { loadCampaign } from './campaigns.repository.js';
+import { candidateOffers } from './offers-for-run.js';
+import { addFunnel, type ChunkPlan, type Funnel, nextChunk, type PlanContext, planChunk } from './plan.js';
+
+/** Another runner holds the run's lease: the job is retried later (BullMQ backoff). */
+export class RunBusyError extends Error {
+  override readonly name = 'RunBusyError';
+}
+
+/** This runner lost the lease mid-run (it was too slow, another took over): stop without writing. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+export interface RunnerDeps {
+  readonly db: Db;
+  readonly logger: Logger;
+  readonly config: Config;
+  readonly sendQueues: Readonly<Record<Channel, Queue>>;
+}
+
+export interface RunnerOptions {
+  /** Identifies this runner in the lease (host:pid:random). */
+  readonly owner: string;
+  readonly chunkSize: number;
+  readonly leaseMs: number;
+  /** Called after each chunk is written (progress displays, tests). */
+  readonly onChunk?: (progress: { runId: number; checkpoint: number; funnel: Funnel }) => void;
+}
+
+export type RunOutcome = 'completed' | 'cancelled' | 'already_finished';
+
+interface WrittenMessage {
+  id: number;
+  channel: Channel;
+  not_before: Date | null;
+}
+
+async function claim(db: Db, runId: number, owner: string, leaseMs: number) {
+  return db
+    .updateTable('campaign_runs')
+    .set({
+      status: 'running',
+      lease_owner: owner,
+      lease_expires_at: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})`,
+      attempts: sql<number>`attempts + 1`,
+      started_at: sql<Date>`COALESCE(started_at, now())`,
+    })
+    .where('id', '=', runId)
+    .where('status', 'in', ['pending', 'running'])
+    .where((eb) =>
+      eb.or([
+        eb('lease_owner', 'is', null),
+        eb('lease_expires_at', '<', sql<Date>`now()`),
+        eb('lease_owner', '=', owner),
+      ]),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Writes one chunk's messages and exclusions and moves the checkpoint from `lo` to `hi`, all in one
+ * transaction. The compare-and-set on (checkpoint, lease owner) makes a chunk land exactly once even
+ * when two runners work the same run: the loser's transaction rolls back.
+ */
+async function writeChunk(
+  db: Db,
+  run: { id: number; campaignId: number; purpose: string },
+  owner: string,
+  lo: number,
+  hi: number,
+  plan: ChunkPlan,
+  funnel: Funnel,
+  leaseMs: number,
+): Promise<WrittenMessage[]> {
+  return db.transaction().execute(async (trx) => {
+    let written: WrittenMessage[] = [];
+    if (plan.messages.length > 0) {
+      const m = plan.messages;
+      const { rows } = await sql<WrittenMessage>`
+        INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
+        SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, u.channel, ${run.purpose}::text, u.offer_id, u.match::jsonb, u.not_before
+        FROM unnest(${m.map((x) => x.recipientId)}::bigint[], ${m.map((x) => x.channel)}::text[], ${m.map((x) => x.offerId)}::bigint[],
+                    ${m.map((x) => JSON.stringify(x.match))}::text[], ${m.map((x) => x.notBefore)}::timestamptz[])
+             AS u(recipient_id, channel, offer_id, match, not_before)
+        ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
+        RETURNING id, channel, not_before
+      `.execute(trx);
+      written = rows;
+    }
+    if (plan.exclusions.length > 0) {
+      const e = plan.exclusions;
+      await sql`
+        INSERT INTO run_exclusions (run_id, recipient_id, channel, reason)
+        SELECT ${run.id}::bigint, u.recipient_id, u.channel, u.reason
+        FROM unnest(${e.map((x) => x.recipientId)}::bigint[], ${e.map((x) => x.channel)}::text[], ${e.map((x) => x.reason)}::text[])
+             AS u(recipient_id, channel, reason)
+        ON CONFLICT DO NOTHING
+      `.execute(trx);
+    }
+    const moved = await trx
+      .updateTable('campaign_runs')
+      .set({
+        checkpoint_recipient_id: hi,
+        funnel: JSON.stringify(funnel),
+        lease_expires_at: sql<Date>`now() + make_interval(secs => ${leaseMs / 1000})`,
+      })
+      .where('id', '=', run.id)
+      .where('checkpoint_recipient_id', '=', lo)
+      .where('lease_owner', '=', owner)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    if (moved.numUpdatedRows !== 1n) throw new LeaseLostError(`run ${run.id} moved on without this runner`);
+    return written;
+  });
+}
+
+async function enqueue(queues: RunnerDeps['sendQueues'], messages: readonly WrittenMessage[]): Promise<void> {
+  const now = Date.now();
+  const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
+  for (const m of messages) {
+    const list = byChannel.get(m.channel) ?? [];
+    list.push(sendJob(m.channel, Number(m.id), m.not_before, now));
+    byChannel.set(m.channel, list);
+  }
+  await Promise.all([...byChannel].map(([channel, jobs]) => queues[channel].addBulk(jobs)));
+}
+
+async function markEnqueued(db: Db, runId: number, through: number): Promise<void> {
+  await db
+    .updateTable('campaign_runs')
+    .set({
+      enqueued_through_recipient_id: sql<number>`GREATEST(enqueued_through_recipient_id, ${through}::bigint)`,
+    })
+    .where('id', '=', runId)
+    .execute();
+}
+
+/**
+ * Runs (or resumes) a campaign run: keyset chunks from the checkpoint on; each chunk planned, written
+ * with a compare-and-set on the checkpoint, then enqueued — overlapping the next chunk's SQL with the
+ * current chunk's enqueue. A chunk written but not enqueued before a crash is enqueued on resume
+ * (jobs are keyed by message id, so enqueueing twice adds nothing).
+ */
+export async function runCampaign(
+  deps: RunnerDeps,
+  runId: number,
+  options: RunnerOptions,
+): Promise<RunOutcome> {
+  const { db, logger } = deps;
+  const run = await claim(db, runId, options.owner, options.leaseMs);
+  if (!run) {
+    const current = await db
+      .selectFrom('campaign_runs')
+      .select(['status'])
+      .where('id', '=', runId)
+      .executeTakeFirst();
+    if (!current || !['pending', 'running'].includes(current.status)) return 'already_finished';
+    throw new RunBusyError(`run ${runId} is held by another runner`);
+  }
+  const campaign = await loadCampaign(db, run.campaign_id);
+  const runRef = { id: run.id, campaignId: campaign.id, purpose: campaign.purpose };
+  const log = logger.child({ runId, campaignId: campaign.id });
+
+  // Chunks that were written but whose jobs may not have reached Redis.
+  if (run.enqueued_through_recipient_id < run.checkpoint_recipient_id) {
+    const pending = await db
+      .selectFrom('messages')
+      .select(['id', 'channel', 'not_before'])
+      .where('run_id', '=', runId)
+      .where('status', '=', 'queued')
+      .where('recipient_id', '>', run.enqueued_through_recipient_id)
+      .where('recipient_id', '<=', run.checkpoint_recipient_id)
+      .execute();
+    await enqueue(deps.sendQueues, pending);
+    await markEnqueued(db, runId, run.checkpoint_recipient_id);
+    log.info(
+      { reenqueued: pending.length },
+      'resumed: re-enqueued messages of chunks written before the crash',
+    );
+  }
+
+  const policy = effectivePolicy(campaign, deps.config.policy);
+  const clock = clockAt(run.started_at ?? new Date());
+  let funnel = run.funnel as unknown as Funnel;
+  if (typeof funnel !== 'object' || funnel === null || !('considered' in funnel)) {
+    funnel = { considered: 0, in_audience: 0, selected: 0, messages: {}, excluded: {} };
+  }
+  let lo = run.checkpoint_recipient_id;
+  let inFlight: Promise<void> = Promise.resolve();
+  try {
+    for (;;) {
+      const status = await db
+        .selectFrom('campaigns')
+        .select('status')
+        .where('id', '=', campaign.id)
+        .executeTakeFirstOrThrow();
+      if (status.status === 'cancelled') {
+        await inFlight;
+        await db
+          .updateTable('campaign_runs')
+          .set({ status: 'cancelled', finished_at: new Date(), lease_owner: null, lease_expires_at: null })
+          .where('id', '=', runId)
+          .where('lease_owner', '=', options.owner)
+          .execute();
+        return 'cancelled';
+      }
+      const chunk = await nextChunk(db, lo, options.chunkSize);
+      if (!chunk) break;
+      const now = new Date();
+      const ctx: PlanContext = {
+        campaign,
+        policy,
+        clock,
+        now,
+        offers: await candidateOffers(db, campaign, now),
+      };
+      const plan = await planChunk(db, ctx, lo, chunk.hi, chunk.count);
+      funnel = addFunnel(funnel, plan.funnel);
+      const written = await writeChunk(
+        db,
+        runRef,
+        options.owner,
+        lo,
+        chunk.hi,
+        plan,
+        funnel,
+        options.leaseMs,
+      );
+      await inFlight;
+      const through = chunk.hi;
+      inFlight = enqueue(deps.sendQueues, written).then(() => markEnqueued(db, runId, through));
+      lo = chunk.hi;
+      options.onChunk?.({ runId, checkpoint: lo, funnel });
+    }
+    await inFlight;
+  } catch (err) {
+    await inFlight.catch(() => undefined);
+    throw err;
+  }
+  await db
+    .updateTable('campaign_runs')
+    .set({ status: 'completed', finished_at: new Date(), lease_owner: null, lease_expires_at: null })
+    .where('id', '=', runId)
+    .where('lease_owner', '=', options.owner)
+    .execute();
+  log.info({ funnel }, 'campaign run completed');
+  return 'completed';
+}

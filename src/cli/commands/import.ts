@@ -1,0 +1,174 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { basename, extname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { formatProblems, loadConfig } from '../../config/config.js';
+import { buildDeps, closeDeps } from '../../deps.js';
+import { ImportFileError } from '../../import/import-file-error.js';
+import { IMPORT_FORMATS, type ImportFormat } from '../../import/import-row.js';
+import { DEFAULT_BATCH_SIZE, importPeople } from '../../import/importer.js';
+import { createProgressPrinter, formatSummary } from '../../import/progress.js';
+import { createLogger } from '../../logging/logger.js';
+import type { Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+
+export interface ImportArgs {
+  readonly file: string;
+  readonly format: ImportFormat;
+  readonly dryRun: boolean;
+  readonly actor: string;
+  readonly batchSize: number;
+  readonly errorsFile?: string;
+}
+
+const USAGE =
+  'usage: consentcast import <file|-> [--format ndjson|csv] [--dry-run] [--actor NAME] [--batch N] [--errors FILE] [--json]';
+const ACTOR = /^[A-Za-z0-9._@-]{1,100}$/;
+const MAX_BATCH = 100_000;
+
+function formatFromName(file: string): ImportFormat | undefined {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  return undefined;
+}
+
+function defaultActor(env: Readonly<Record<string, string | undefined>>): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? 'operator';
+  }
+}
+
+/** Parses the arguments after `import`; a string is the usage problem. */
+export function parseImportArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): ImportArgs | string {
+  let file: string | undefined;
+  let format: string | undefined;
+  let dryRun = false;
+  let actor: string | undefined;
+  let batch: string | undefined;
+  let errorsFile: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const value = (): string | undefined => {
+      i += 1;
+      return args[i];
+    };
+    if (arg === '--dry-run') dryRun = true;
+    else if (arg === '--format') format = value();
+    else if (arg === '--actor') actor = value();
+    else if (arg === '--batch') batch = value();
+    else if (arg === '--errors') errorsFile = value();
+    else if (arg.startsWith('--')) return `unknown option ${arg}`;
+    else if (file === undefined) file = arg;
+    else return 'give one file (or - for standard input)';
+  }
+  if (file === undefined) return 'which file? (- reads standard input)';
+  const chosen = format ?? (file === '-' ? undefined : formatFromName(file));
+  if (chosen === undefined) {
+    return file === '-'
+      ? 'standard input needs --format ndjson or --format csv'
+      : 'cannot tell the format from the file name: pass --format ndjson or --format csv';
+  }
+  if (!(IMPORT_FORMATS as readonly string[]).includes(chosen)) return '--format must be ndjson or csv';
+  const batchSize = batch === undefined ? DEFAULT_BATCH_SIZE : Number(batch);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
+    return `--batch must be a whole number from 1 to ${MAX_BATCH}`;
+  }
+  const who = actor ?? defaultActor(env);
+  if (!ACTOR.test(who)) return '--actor must be 1-100 letters, digits, . _ @ or -';
+  if (errorsFile === '') return '--errors needs a file name';
+  return {
+    file,
+    format: chosen as ImportFormat,
+    dryRun,
+    actor: who,
+    batchSize,
+    ...(errorsFile === undefined ? {} : { errorsFile }),
+  };
+}
+
+async function openInput(file: string): Promise<Readable | string> {
+  if (file === '-') return process.stdin;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) return `${file} is not a file`;
+  } catch {
+    return `cannot read ${file}`;
+  }
+  return createReadStream(file, { highWaterMark: 1024 * 1024 });
+}
+
+function closeStream(stream: WriteStream | undefined): Promise<void> {
+  return new Promise((resolve) => (stream === undefined ? resolve() : stream.end(() => resolve())));
+}
+
+/**
+ * `consentcast import`: people with their devices and consents, from NDJSON or CSV (docs/import.md).
+ * Progress goes to stderr; the summary to stdout (one JSON document with --json). Exit 0 when every
+ * row was imported, 1 when some were rejected or the import stopped, 2 on bad usage, configuration
+ * or file.
+ */
+export const importCommand: Command = {
+  name: 'import',
+  usage: 'import <file|-> [options]           import people with devices and consents (docs/import.md)',
+  async run(rawArgs, env, out) {
+    const args = parseImportArgs(rawArgs, env);
+    if (typeof args === 'string') {
+      out.error(`import: ${args}\n${USAGE}`);
+      return EXIT.usage;
+    }
+    const loaded = loadConfig(env);
+    if (!loaded.ok) {
+      out.error(formatProblems(loaded.problems));
+      return EXIT.usage;
+    }
+    const input = await openInput(args.file);
+    if (typeof input === 'string') {
+      out.error(`import: ${input}`);
+      return EXIT.usage;
+    }
+    const errors = args.errorsFile === undefined ? undefined : createWriteStream(args.errorsFile);
+    const deps = buildDeps(loaded.config, {
+      role: 'import',
+      // stdout carries the summary only (a JSON document with --json): logs go to stderr.
+      logger: createLogger({ level: loaded.config.logLevel, name: 'import', destination: process.stderr }),
+    });
+    const printer = createProgressPrinter(process.stderr);
+    try {
+      const summary = await importPeople(
+        { pool: deps.pool, db: deps.db, pseudonymSecret: loaded.config.pseudonymSecret },
+        input,
+        {
+          format: args.format,
+          actor: { type: 'operator', id: args.actor },
+          source: args.file === '-' ? 'stdin' : basename(args.file),
+          batchSize: args.batchSize,
+          dryRun: args.dryRun,
+          onProgress: (p) => printer.update(p),
+          ...(errors === undefined ? {} : { onProblem: (p) => errors.write(`${JSON.stringify(p)}\n`) }),
+        },
+      );
+      printer.done({ ...summary.rows, elapsedMs: summary.seconds * 1000 });
+      for (const line of formatSummary(summary)) out.line(line);
+      out.result(summary);
+      if (summary.status === 'failed') out.error(`import: stopped: ${summary.failure ?? 'unknown reason'}`);
+      return summary.status === 'completed' && summary.rows.rejected === 0 ? EXIT.ok : EXIT.failure;
+    } catch (err) {
+      if (err instanceof ImportFileError) {
+        out.error(`import: ${err.message}`);
+        return EXIT.usage;
+      }
+      out.error(`import: could not start: ${err instanceof Error ? err.message : String(err)}`);
+      return EXIT.failure;
+    } finally {
+      await closeStream(errors);
+      await closeDeps(deps);
+    }
+  },
+};

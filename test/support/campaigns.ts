@@ -1,0 +1,44 @@
+import type { Queue } from 'bullmq';
+import { type CampaignInput, parseCampaign } from '../../src/campaigns/campaign.js';
+import {
+  createCampaign,
+  loadCampaign,
+  type StoredCampaign,
+} from '../../src/campaigns/campaigns.repository.js';
+import { type RunOutcome, runCampaign } from '../../src/campaigns/runner.js';
+import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
+import { startRun } from '../../src/campaigns/runs.repository.js';
+import type { Deps } from '../../src/deps.js';
+import { CAMPAIGN_RUNS_QUEUE } from '../../src/queue/names.js';
+
+export async function defineCampaign(deps: Deps, input: CampaignInput): Promise<StoredCampaign> {
+  const parsed = parseCampaign(input, deps.config.policy);
+  if (!parsed.ok) throw new Error(`invalid campaign: ${JSON.stringify(parsed.problems)}`);
+  const stored = await createCampaign(deps.db, parsed.value, { type: 'operator', id: 'test' });
+  return loadCampaign(deps.db, stored.id);
+}
+
+export function runsQueue(deps: Deps): Queue {
+  const q = deps.queues.get(CAMPAIGN_RUNS_QUEUE);
+  if (!q) throw new Error('no campaign-runs queue');
+  return q;
+}
+
+/** Creates a run and runs it in this process (the worker role does the same from a job). */
+export async function runNow(
+  deps: Deps,
+  campaignId: number,
+  options: { chunkSize?: number; owner?: string; occurrence?: string } = {},
+): Promise<{ runId: number; outcome: RunOutcome }> {
+  const { runId } = await startRun(deps.db, runsQueue(deps), {
+    campaignId,
+    trigger: 'manual',
+    occurrenceKey: options.occurrence ?? `test-${Date.now()}-${Math.random()}`,
+  });
+  const outcome = await runCampaign(
+    { db: deps.db, logger: deps.logger, config: deps.config, sendQueues: sendQueuesOf(deps) },
+    runId,
+    { owner: options.owner ?? 'test-runner', chunkSize: options.chunkSize ?? 500, leaseMs: 30_000 },
+  );
+  return { runId, outcome };
+}
