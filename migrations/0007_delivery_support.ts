@@ -17,6 +17,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       ADD CONSTRAINT recipients_phone_hash_with_phone CHECK ((phone IS NULL) = (phone_hash IS NULL))
   `.execute(db);
 
+  // One index serves both "a person's messages" (erasure, export, explain) and "was this offer sent
+  // to this person recently" (matching): each index costs on every outbox insert.
+  await sql`DROP INDEX messages_by_recipient`.execute(db);
+  await sql`DROP INDEX messages_by_offer_recipient`.execute(db);
+  await sql`CREATE INDEX messages_by_recipient_offer ON messages (recipient_id, offer_id)`.execute(db);
+
   // NULL when the local time at `at` is outside quiet hours; otherwise the instant they end.
   await sql`
     CREATE FUNCTION consentcast_quiet_until(tz text, start_minute integer, end_minute integer, at timestamptz)
@@ -42,6 +48,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`DROP FUNCTION consentcast_quiet_until(text, integer, integer, timestamptz)`.execute(db);
+  await sql`DROP INDEX messages_by_recipient_offer`.execute(db);
+  await sql`CREATE INDEX messages_by_offer_recipient ON messages (offer_id, recipient_id)`.execute(db);
+  await sql`CREATE INDEX messages_by_recipient ON messages (recipient_id)`.execute(db);
+
   await sql`
     ALTER TABLE recipients
       DROP CONSTRAINT recipients_phone_hash_with_phone,

@@ -34,9 +34,9 @@ export async function candidateOffers(
       'o.eligibility',
       'o.resend_after_days',
       'o.send_cap_total',
-      sql<number>`(SELECT count(DISTINCT m.recipient_id)::int FROM messages m WHERE m.offer_id = o.id AND m.status IN ('queued', 'sending', 'sent'))`.as(
-        'used',
-      ),
+      // Only capped offers are counted: counting every offer's messages each chunk grows with the outbox.
+      sql<number>`CASE WHEN o.send_cap_total IS NULL THEN 0 ELSE (SELECT count(DISTINCT m.recipient_id)::int FROM messages m
+        WHERE m.offer_id = o.id AND m.status IN ('queued', 'sending', 'sent')) END`.as('used'),
     ])
     .where('o.purpose', '=', campaign.purpose)
     .where('o.status', '=', 'active')

@@ -87,11 +87,22 @@ async function writeChunk(
     let written: WrittenMessage[] = [];
     if (plan.messages.length > 0) {
       const m = plan.messages;
+      // Many messages share one explanation (one per offer and profiling flag): serialise each once.
+      const json = new Map<object, string>();
+      const matchText = (x: (typeof m)[number]) => {
+        let text = json.get(x.match);
+        if (text === undefined) {
+          text = JSON.stringify(x.match);
+          json.set(x.match, text);
+        }
+        return text;
+      };
       const { rows } = await sql<WrittenMessage>`
         INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
         SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, u.channel, ${run.purpose}::text, u.offer_id, u.match::jsonb, u.not_before
         FROM unnest(${m.map((x) => x.recipientId)}::bigint[], ${m.map((x) => x.channel)}::text[], ${m.map((x) => x.offerId)}::bigint[],
-                    ${m.map((x) => JSON.stringify(x.match))}::text[], ${m.map((x) => x.notBefore)}::timestamptz[])
+                    ${m.map(matchText)}::text[]
+, ${m.map((x) => x.notBefore)}::timestamptz[])
              AS u(recipient_id, channel, offer_id, match, not_before)
         ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
         RETURNING id, channel, not_before
@@ -218,6 +229,7 @@ export async function runCampaign(
       const chunk = await nextChunk(db, lo, options.chunkSize);
       if (!chunk) break;
       const now = new Date();
+      const t0 = performance.now();
       const ctx: PlanContext = {
         campaign,
         policy,
@@ -226,6 +238,7 @@ export async function runCampaign(
         offers: await candidateOffers(db, campaign, now),
       };
       const plan = await planChunk(db, ctx, lo, chunk.hi, chunk.count);
+      const t1 = performance.now();
       funnel = addFunnel(funnel, plan.funnel);
       const written = await writeChunk(
         db,
@@ -237,9 +250,26 @@ export async function runCampaign(
         funnel,
         options.leaseMs,
       );
+      const t2 = performance.now();
       await inFlight;
+      const t3 = performance.now();
       const through = chunk.hi;
-      inFlight = enqueue(deps.sendQueues, written).then(() => markEnqueued(db, runId, through));
+      inFlight = enqueue(deps.sendQueues, written).then(() => {
+        log.debug(
+          {
+            through,
+            messages: written.length,
+            exclusions: plan.exclusions.length,
+            planMs: Math.round(t1 - t0),
+            writeMs: Math.round(t2 - t1),
+            waitedForEnqueueMs: Math.round(t3 - t2),
+            enqueueMs: Math.round(performance.now() - t3),
+          },
+          'chunk done',
+        );
+        return markEnqueued(db, runId, through);
+      });
+
       lo = chunk.hi;
       options.onChunk?.({ runId, checkpoint: lo, funnel });
     }

@@ -253,9 +253,9 @@ export function loadConfig(env: Env): ConfigResult {
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'], { required: true });
   const publicBaseUrl = r.url('PUBLIC_BASE_URL', ['http:', 'https:'], { required: true });
   const queuePrefix = r.string('QUEUE_PREFIX', 'cc');
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(queuePrefix)) {
-    // BullMQ keys are prefix:queue:...; a ':' or '{' here would break Redis Cluster hash slots.
-    r.problem('QUEUE_PREFIX', 'expected 1-32 letters, digits, _ or -');
+  if (!/^[A-Za-z0-9_:{}-]{1,64}$/.test(queuePrefix)) {
+    // BullMQ keys are prefix:queue:...; on Redis Cluster use a hash tag such as {cc}.
+    r.problem('QUEUE_PREFIX', 'expected 1-64 letters, digits, _ - : { }');
   }
   const config: Config = {
     database: {

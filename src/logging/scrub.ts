@@ -94,7 +94,9 @@ export function scrubValue(value: unknown, depth = 0): unknown {
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      out[k] = isSensitiveKey(k) ? '[redacted]' : scrubValue(v, depth + 1);
+      // A number or flag under a sensitive name is a count or a marker (`messages.email: 12`), not data.
+      const harmless = typeof v === 'number' || typeof v === 'boolean' || v === null;
+      out[k] = isSensitiveKey(k) && !harmless ? '[redacted]' : scrubValue(v, depth + 1);
     }
     return out;
   }

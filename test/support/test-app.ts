@@ -52,7 +52,11 @@ export async function createTestApp(
   });
   const deps = buildDeps(config, {
     role: 'test-api',
-    logger: createLogger({ level: 'info', name: 'test-api', destination }),
+    logger: createLogger({
+      level: config.logLevel === 'silent' ? 'info' : config.logLevel,
+      name: 'test-api',
+      destination,
+    }),
   });
   const app = await buildHttpApp(deps);
   await app.ready();
