@@ -7,6 +7,7 @@ import type { AnyBenchmark } from './lib/types.js';
 const BENCHMARKS: Readonly<Record<string, () => Promise<AnyBenchmark>>> = {
   'recipients-insert': async () => (await import('./benchmarks/recipients-insert.js')).benchmark,
   'campaign-fanout': async () => (await import('./benchmarks/campaign-fanout.js')).benchmark,
+  'consent-api': async () => (await import('./benchmarks/consent-api.js')).benchmark,
 };
 
 export function benchmarkNames(): string[] {
