@@ -1,5 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Channel } from '../domain/vocabulary.js';
+
 import { parseRule, type Rule } from '../segmentation/rules.js';
 import type { StoredCampaign } from './campaigns.repository.js';
 
@@ -13,6 +15,8 @@ export interface CandidateOffer {
   readonly resendAfterDays: number;
   /** People the offer may still be sent to (its total send cap); undefined: no cap. */
   readonly remaining: number | undefined;
+  /** Channels the offer has content for: it is never assigned to a message it cannot fill. */
+  readonly channels: readonly Channel[];
 }
 
 /**
@@ -34,6 +38,11 @@ export async function candidateOffers(
       'o.eligibility',
       'o.resend_after_days',
       'o.send_cap_total',
+      sql<
+        Channel[]
+      >`ARRAY(SELECT DISTINCT oc.channel FROM offer_contents oc WHERE oc.offer_id = o.id ORDER BY 1)`.as(
+        'channels',
+      ),
       // Only capped offers are counted: counting every offer's messages each chunk grows with the outbox.
       sql<number>`CASE WHEN o.send_cap_total IS NULL THEN 0 ELSE (SELECT count(DISTINCT m.recipient_id)::int FROM messages m
         WHERE m.offer_id = o.id AND m.status IN ('queued', 'sending', 'sent')) END`.as('used'),
@@ -64,6 +73,7 @@ export async function candidateOffers(
         eligibility,
         resendAfterDays: o.resend_after_days,
         remaining: o.send_cap_total === null ? undefined : Math.max(0, o.send_cap_total - o.used),
+        channels: o.channels,
       },
     ];
   });

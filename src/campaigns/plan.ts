@@ -231,14 +231,20 @@ export function assign(ctx: PlanContext, rows: readonly Row[], considered: numbe
     }
     if (passing.length === 0) continue;
 
+    // The best eligible offer with content for at least one reachable channel; channels it has no
+    // content for are left out as having no eligible offer.
     const offer = row.offers
       .map((id) => offerById.get(Number(id)))
-      .find((o) => o !== undefined && (o.remaining ?? 1) > 0);
+      .find((o) => o !== undefined && (o.remaining ?? 1) > 0 && passing.some((c) => o.channels.includes(c)));
     if (!offer) {
       for (const channel of passing) exclude(row.id, channel, 'no_eligible_offer');
       continue;
     }
-    const chosen = campaign.channelStrategy === 'first' ? passing.slice(0, 1) : passing;
+    const fillable = passing.filter((c) => offer.channels.includes(c));
+    for (const channel of passing)
+      if (!offer.channels.includes(channel)) exclude(row.id, channel, 'no_eligible_offer');
+    const chosen = campaign.channelStrategy === 'first' ? fillable.slice(0, 1) : fillable;
+
     const room = Math.max(
       0,
       Math.min(policy.cap.max - row.purpose_count, policy.ceiling.max - row.total_count),

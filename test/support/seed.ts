@@ -67,6 +67,8 @@ export async function seedOffer(
     eligibility?: unknown;
     sendCapTotal?: number;
     resendAfterDays?: number;
+    /** Channels with content (Latvian); all three by default. */
+    channels?: readonly ('email' | 'sms' | 'push')[];
   },
 ): Promise<number> {
   const row = await db
@@ -85,5 +87,22 @@ export async function seedOffer(
     })
     .returning('id')
     .executeTakeFirstOrThrow();
+  const content = {
+    email: {
+      subject: `${input.key}: piedāvājums`,
+      html: '<p>Sveiki, {{first_name|draugs}}!</p><p><a href="{{unsubscribe_url}}">Atteikties</a></p>',
+      title: null,
+      body: 'Sveiki, {{first_name|draugs}}! Atteikties: {{unsubscribe_url}}',
+    },
+    sms: { subject: null, html: null, title: null, body: `Klix: ${input.key}. {{offer_url}}` },
+    push: { subject: null, html: null, title: 'Klix', body: `${input.key} tev` },
+  } as const;
+  const channels = input.channels ?? (['email', 'sms', 'push'] as const);
+  await db
+    .insertInto('offer_contents')
+    .values(
+      channels.map((channel) => ({ offer_id: row.id, channel, locale: 'lv' as const, ...content[channel] })),
+    )
+    .execute();
   return row.id;
 }

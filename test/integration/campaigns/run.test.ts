@@ -289,6 +289,36 @@ describe('a campaign run', () => {
     expect(byOffer.find((o) => o.offer_id === fallback)?.n).toBeGreaterThan(100);
   });
 
+  it('never assigns an offer to a channel it has no content for', async () => {
+    await seedOffer(api.deps.db, { key: 'push-only', purpose: 'feedback', priority: 9, channels: ['push'] });
+    const emailOffer = await seedOffer(api.deps.db, {
+      key: 'email-only',
+      purpose: 'feedback',
+      priority: 1,
+      channels: ['email'],
+    });
+    await sql`
+      INSERT INTO consents (recipient_id, purpose, channel, status, source, occurred_at, notice_version)
+      SELECT id, 'feedback', 'email', 'granted', 'import', now(), '2022-03-01' FROM recipients WHERE email IS NOT NULL AND id <= 50
+    `.execute(api.deps.db);
+    const campaign = await defineCampaign(api.deps, {
+      name: 'feedback',
+      purpose: 'feedback',
+      channels: ['email'],
+      quiet_hours: NEVER_QUIET,
+      frequency_cap: '4/7d',
+    });
+    const { runId } = await runNow(api.deps, campaign.id);
+    const offers = await api.deps.db
+      .selectFrom('messages')
+      .select('offer_id')
+      .distinct()
+      .where('run_id', '=', runId)
+      .execute();
+    // the higher-priority offer has no e-mail content: the e-mail offer is chosen instead
+    expect(offers).toEqual([{ offer_id: emailOffer }]);
+  });
+
   it('tolerates two runners at once: the second waits, and a finished run is not done again', async () => {
     const campaign = await defineCampaign(api.deps, {
       name: 'twice',
