@@ -1,0 +1,62 @@
+/**
+ * One variant, measured in a process of its own: started by bench/run.ts as
+ * `node --import <tsx loader> bench/child.ts` with the request in CONSENTCAST_BENCH_REQUEST.
+ * Timing covers `run` only; RSS is the peak of the whole process (loading included, the same for
+ * every variant of a benchmark since they share one module).
+ */
+import { performance } from 'node:perf_hooks';
+import { CHILD_REQUEST_ENV, type ChildReply, parseChildRequest } from './lib/protocol.js';
+import { startRssSampler, toMb } from './lib/rss.js';
+import { roundTo, summariseLatencies } from './lib/stats.js';
+import { loadBenchmark } from './registry.js';
+
+async function measure(): Promise<ChildReply> {
+  const { context } = parseChildRequest(process.env[CHILD_REQUEST_ENV]);
+  const benchmark = await loadBenchmark(context.benchmark);
+  const variant = benchmark.variants.find((v) => v.name === context.slot.variant);
+  if (variant === undefined) throw new Error(`${context.benchmark} has no variant ${context.slot.variant}`);
+
+  const sampler = startRssSampler(20);
+  const rssStart = process.memoryUsage.rss();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const outcome = await variant.run(context);
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const rssPeak = sampler.stop();
+
+  if (!(Number.isFinite(outcome.operations) && outcome.operations > 0)) {
+    throw new Error(`variant ${variant.name} reported ${outcome.operations} operations`);
+  }
+  return {
+    ok: true,
+    measurement: {
+      operations: outcome.operations,
+      seconds: roundTo(seconds, 4),
+      opsPerSec: roundTo(outcome.operations / seconds, 1),
+      latencyMs: summariseLatencies(outcome.latenciesMs ?? []),
+      cpuSeconds: roundTo((cpu.user + cpu.system) / 1e6, 3),
+      rssStartMb: roundTo(toMb(rssStart), 1),
+      rssPeakMb: roundTo(toMb(rssPeak), 1),
+    },
+  };
+}
+
+function reply(message: ChildReply): Promise<void> {
+  const send = process.send?.bind(process);
+  if (send === undefined) {
+    console.log(JSON.stringify(message));
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => send(message, () => resolve()));
+}
+
+let message: ChildReply;
+try {
+  message = await measure();
+} catch (err) {
+  message = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+}
+await reply(message);
+// Exit even if a variant left a handle open: the measurement is taken and sent.
+process.exit(message.ok ? 0 : 1);
