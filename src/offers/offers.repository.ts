@@ -58,7 +58,7 @@ function contentRows(offerId: number, contents: OfferContents): Insertable<Offer
   return rows;
 }
 
-function toContents(rows: readonly ContentRow[]): OfferContents {
+export function toContents(rows: readonly ContentRow[]): OfferContents {
   const email: Partial<Record<Locale, { subject: string; html: string; text: string }>> = {};
   const sms: Partial<Record<Locale, { text: string }>> = {};
   const push: Partial<Record<Locale, { title: string; body: string }>> = {};

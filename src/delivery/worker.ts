@@ -1,0 +1,163 @@
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Deps } from '../deps.js';
+import type { Channel } from '../domain/vocabulary.js';
+import { scrubText } from '../logging/scrub.js';
+import { SEND_QUEUES } from '../queue/names.js';
+import { createRedis } from '../queue/redis.js';
+import { parseSendJob } from '../queue/send-jobs.js';
+import { createBatcher } from './batcher.js';
+import { type ClaimOutcome, claimMessages } from './claim.js';
+import { createContentLoader, type Prepared } from './content.js';
+import { invalidateDevice, type Outcome, recordOutcomes } from './record.js';
+import type { ChannelSender, SendResult } from './sender.js';
+
+export interface ChannelWorkerOptions {
+  readonly concurrency: number;
+  /** Sends per second across every worker of this channel (BullMQ's global limiter). */
+  readonly ratePerSecond: number;
+  readonly leaseSeconds: number;
+  /** After this many "certainly not accepted" answers in a row the queue cools down instead. */
+  readonly failureStreak: number;
+  readonly coolDownMs: number;
+  readonly onSent?: (channel: Channel, messageId: number) => void;
+}
+
+export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 'ratePerSecond'> = {
+  leaseSeconds: 300,
+  failureStreak: 20,
+  coolDownMs: 30_000,
+};
+
+/** What one job did, returned as the job's result (ids and words only). */
+export type JobResult =
+  | { readonly messageId: number; readonly result: 'sent' | 'indeterminate' | 'failed' | 'not_queued' }
+  | { readonly messageId: number; readonly result: 'skipped'; readonly reason: string };
+
+function toOutcome(result: SendResult, lastAttempt: boolean): Outcome {
+  switch (result.kind) {
+    case 'accepted':
+      return { kind: 'sent', providerId: result.providerId };
+    case 'retry':
+      return { kind: 'retry', code: result.code, detail: scrubText(result.detail), lastAttempt };
+    case 'unknown':
+      return { kind: 'indeterminate', code: result.code, detail: scrubText(result.detail) };
+    case 'permanent':
+      return {
+        kind: 'failed',
+        code: result.code,
+        detail: scrubText(result.detail),
+        ...(result.reason === 'hard_bounce' || result.reason === 'invalid_number'
+          ? { suppress: result.reason }
+          : {}),
+      };
+  }
+}
+
+/**
+ * A channel worker: claim and re-check (batched), load and render only what the channel needs,
+ * send through the provider, record the outcome (batched). Retries happen only when the provider
+ * certainly did not accept the message; everything else ends the message.
+ */
+export function startChannelWorker(
+  deps: Deps,
+  channel: Channel,
+  sender: ChannelSender,
+  options: ChannelWorkerOptions,
+) {
+  const { db, config, logger } = deps;
+  const log = logger.child({ channel });
+  const settings = { leaseSeconds: options.leaseSeconds, pausedRetrySeconds: 15, policy: config.policy };
+  const claims = createBatcher<number, ClaimOutcome>((ids) => claimMessages(db, channel, ids, settings), {
+    maxWaitMs: 2,
+    maxSize: 200,
+  });
+  const loader = createContentLoader(db, config);
+  const prepares = createBatcher<number, Prepared>((ids) => loader(channel, ids), {
+    maxWaitMs: 2,
+    maxSize: 200,
+  });
+  const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
+    (items) => recordOutcomes(db, items),
+    {
+      maxWaitMs: 2,
+      maxSize: 200,
+    },
+  );
+  let streak = 0;
+
+  const connection = createRedis(config.redis.url, 'worker', logger);
+  const worker: Worker = new Worker(
+    SEND_QUEUES[channel],
+    async (job: Job, token?: string): Promise<JobResult> => {
+      const data = parseSendJob(job.data);
+      if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
+      const id = data.messageId;
+      const claim = await claims.submit(id);
+      if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
+      if (claim.kind === 'skipped') return { messageId: id, result: 'skipped', reason: claim.reason };
+      if (claim.kind === 'deferred') {
+        await job.moveToDelayed(claim.until.getTime(), token);
+        throw new DelayedError();
+      }
+      const prepared = await prepares.submit(id);
+      if (!prepared.ok) {
+        await records.submit({
+          id,
+          outcome: {
+            kind: 'failed',
+            code: prepared.reason,
+            detail: `cannot build the message: ${prepared.reason}`,
+          },
+        });
+        return { messageId: id, result: 'failed' };
+      }
+      const result = await sender.send(prepared.message);
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const outcome = toOutcome(result, lastAttempt);
+      await records.submit({ id, outcome });
+      if (result.kind === 'permanent' && result.deadTokens) {
+        for (const t of result.deadTokens)
+          await invalidateDevice(
+            db,
+            t,
+            result.code === 'invalid_argument' ? 'invalid_argument' : 'unregistered',
+          );
+      }
+      if (outcome.kind === 'retry') {
+        streak += 1;
+        if (streak >= options.failureStreak) {
+          streak = 0;
+          log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');
+          await worker.rateLimit(options.coolDownMs);
+        }
+        if (!lastAttempt) throw new Error(`provider did not accept the message (${outcome.code}); retrying`);
+        return { messageId: id, result: 'failed' };
+      }
+      streak = 0;
+      if (outcome.kind === 'sent') options.onSent?.(channel, id);
+      return {
+        messageId: id,
+        result:
+          outcome.kind === 'sent' ? 'sent' : outcome.kind === 'indeterminate' ? 'indeterminate' : 'failed',
+      };
+    },
+    {
+      connection,
+      prefix: config.redis.queuePrefix,
+      concurrency: options.concurrency,
+      limiter: { max: options.ratePerSecond, duration: 1000 },
+      // The job lock outlives the message lease: a stalled job is retried only after the lease expired.
+      lockDuration: 60_000,
+    },
+  );
+  worker.on('error', (err) => log.warn({ err }, 'channel worker error'));
+  return {
+    worker,
+    async stop(): Promise<void> {
+      await worker.close();
+      await Promise.all([claims.flush(), prepares.flush(), records.flush()]);
+      await sender.close();
+      await connection.quit().catch(() => connection.disconnect());
+    },
+  };
+}
