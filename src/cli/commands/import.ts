@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, extname } from 'node:path';
@@ -133,13 +133,30 @@ export const importCommand: Command = {
       out.error(`import: ${input}`);
       return EXIT.usage;
     }
-    const errors = args.errorsFile === undefined ? undefined : createWriteStream(args.errorsFile);
+    let errors: WriteStream | undefined;
+    if (args.errorsFile !== undefined) {
+      try {
+        errors = createWriteStream('', { fd: openSync(args.errorsFile, 'w') });
+      } catch {
+        out.error(`import: cannot write ${args.errorsFile}`);
+        return EXIT.usage;
+      }
+    }
     const deps = buildDeps(loaded.config, {
       role: 'import',
       // stdout carries the summary only (a JSON document with --json): logs go to stderr.
       logger: createLogger({ level: loaded.config.logLevel, name: 'import', destination: process.stderr }),
     });
     const printer = createProgressPrinter(process.stderr);
+    // A first Ctrl-C or SIGTERM stops reading and writes what was read (and the audit entry); a
+    // second one ends the process at once (the batch in flight rolls back).
+    const stop = new AbortController();
+    const onSignal = (): void => {
+      out.error('import: stopping after the rows read so far (again to quit at once)');
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const summary = await importPeople(
         { pool: deps.pool, db: deps.db, pseudonymSecret: loaded.config.pseudonymSecret },
@@ -150,6 +167,7 @@ export const importCommand: Command = {
           source: args.file === '-' ? 'stdin' : basename(args.file),
           batchSize: args.batchSize,
           dryRun: args.dryRun,
+          signal: stop.signal,
           onProgress: (p) => printer.update(p),
           ...(errors === undefined ? {} : { onProblem: (p) => errors.write(`${JSON.stringify(p)}\n`) }),
         },
@@ -167,6 +185,8 @@ export const importCommand: Command = {
       out.error(`import: could not start: ${err instanceof Error ? err.message : String(err)}`);
       return EXIT.failure;
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       await closeStream(errors);
       await closeDeps(deps);
     }

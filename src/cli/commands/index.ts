@@ -5,7 +5,16 @@ import { consent } from './consent.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
 import { retention } from './retention.js';
-import { campaignRunner } from './roles.js';
+import { campaignRunner, maintenance } from './roles.js';
 
 /** Every `consentcast` command, in the order the usage text lists them. */
-export const COMMANDS: readonly Command[] = [migrate, ready, api, campaignRunner, apiKey, consent, retention];
+export const COMMANDS: readonly Command[] = [
+  migrate,
+  ready,
+  api,
+  campaignRunner,
+  maintenance,
+  apiKey,
+  consent,
+  retention,
+];

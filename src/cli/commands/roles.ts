@@ -1,5 +1,6 @@
 import { startCampaignRunner } from '../../campaigns/runner-role.js';
 import { formatProblems, loadConfig } from '../../config/config.js';
+import { startMaintenance } from '../../delivery/maintenance-role.js';
 import { buildDeps, type Deps } from '../../deps.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
@@ -21,6 +22,12 @@ function role(name: string, usage: string, start: (deps: Deps) => Promise<Stop>)
     },
   };
 }
+
+export const maintenance = role(
+  'maintenance',
+  'maintenance                         reconcile messages (lost leases, lost jobs), revive stuck runs, retention daily',
+  startMaintenance,
+);
 
 export const campaignRunner = role(
   'campaign-runner',

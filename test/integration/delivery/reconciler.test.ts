@@ -1,0 +1,96 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
+import { claimMessages } from '../../../src/delivery/claim.js';
+import { reconcile } from '../../../src/delivery/reconciler.js';
+import { defineCampaign, runNow } from '../../support/campaigns.js';
+import { seedAudience, seedOffer } from '../../support/seed.js';
+import { createTestApp, type TestApp } from '../../support/test-app.js';
+import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
+
+describe('the reconciler', () => {
+  let t: TestDatabase;
+  let api: TestApp;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    api = await createTestApp(t);
+    await seedAudience(api.deps.db, 200);
+    await seedOffer(api.deps.db, { key: 'general' });
+  });
+  afterAll(async () => {
+    await api.close();
+    await t.drop();
+  });
+
+  const reconcileNow = () =>
+    reconcile(api.deps.db, api.deps.redis, sendQueuesOf(api.deps), {
+      queuePrefix: api.config.redis.queuePrefix,
+      graceSeconds: 0,
+      batch: 50,
+    });
+
+  it('marks a message left sending past its lease indeterminate and never enqueues it again', async () => {
+    const campaign = await defineCampaign(api.deps, {
+      name: 'lease',
+      purpose: 'service_offers',
+      channels: ['email'],
+      quiet_hours: '00:00-00:00',
+    });
+    const { runId } = await runNow(api.deps, campaign.id);
+    const message = await api.deps.db
+      .selectFrom('messages')
+      .select('id')
+      .where('run_id', '=', runId)
+      .orderBy('id')
+      .executeTakeFirstOrThrow();
+    const settings = {
+      leaseSeconds: 60,
+      pausedRetrySeconds: 30,
+      policy: { ...api.config.policy, quietHours: { startMinute: 0, endMinute: 0 } },
+    };
+    expect(await claimMessages(api.deps.db, 'email', [message.id], settings)).toEqual([
+      { kind: 'claimed', attempt: 1 },
+    ]);
+    // the worker died after the provider may have accepted it: its lease runs out
+    await sql`UPDATE messages SET lease_expires_at = now() - interval '1 second' WHERE id = ${message.id}`.execute(
+      api.deps.db,
+    );
+    await sendQueuesOf(api.deps).email.remove(`m${message.id}`);
+
+    const result = await reconcileNow();
+    expect(result.indeterminate).toBe(1);
+    const row = await api.deps.db
+      .selectFrom('messages')
+      .select(['status', 'error_code'])
+      .where('id', '=', message.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'indeterminate', error_code: 'lease_expired' });
+    expect(await sendQueuesOf(api.deps).email.getJob(`m${message.id}`)).toBeUndefined();
+    expect((await reconcileNow()).indeterminate).toBe(0);
+  });
+
+  it('enqueues again exactly the queued messages whose jobs Redis lost', async () => {
+    const campaign = await defineCampaign(api.deps, {
+      name: 'lost',
+      purpose: 'service_offers',
+      channels: ['email'],
+      quiet_hours: '00:00-00:00',
+    });
+    const { runId } = await runNow(api.deps, campaign.id);
+    const messages = await api.deps.db
+      .selectFrom('messages')
+      .select('id')
+      .where('run_id', '=', runId)
+      .orderBy('id')
+      .execute();
+    expect(messages.length).toBeGreaterThan(100);
+    const queue = sendQueuesOf(api.deps).email;
+    // Redis loses the jobs of every third message
+    const lost = messages.filter((_, i) => i % 3 === 0).map((m) => m.id);
+    for (const id of lost) expect(await queue.remove(`m${id}`)).toBe(1);
+    expect((await reconcileNow()).reenqueued).toBe(lost.length);
+    for (const id of lost) expect(await queue.getJob(`m${id}`)).toBeDefined();
+    const again = await reconcileNow();
+    expect(again.reenqueued).toBe(0);
+  });
+});
