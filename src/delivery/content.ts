@@ -148,7 +148,6 @@ export function createContentLoader(db: Db, config: Config) {
               // RFC 8058 one-click unsubscribe: mail clients POST to it without a page in between.
               'List-Unsubscribe': `<${unsubscribe}>`,
               'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
-              'X-Consentcast-Message': String(id),
             },
           },
         };
@@ -157,15 +156,15 @@ export function createContentLoader(db: Db, config: Config) {
         const r = renderContent(offer, 'sms', row.locale, values);
         if (!r.ok) return { ok: false, reason: r.reason === 'no_content' ? 'no_content' : 'bad_template' };
         if (!row.address) return { ok: false, reason: 'no_contact' };
-        const optOut = config.sms.optOutText;
         return {
           ok: true,
           message: {
             messageId: id,
             channel: 'sms',
             to: row.address,
-            body: optOut ? `${r.rendered.text} ${optOut}` : r.rendered.text,
-            statusCallbackUrl: `${base}/webhooks/twilio/status`,
+            // the provider appends the opt-out instruction (SMS_OPT_OUT_TEXT)
+            body: r.rendered.text,
+            statusCallbackUrl: `${base}/webhooks/twilio/status?m=${id}`,
           },
         };
       }

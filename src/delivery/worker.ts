@@ -111,20 +111,32 @@ export function startChannelWorker(
         });
         return { messageId: id, result: 'failed' };
       }
-      const result = await sender.send(prepared.message);
+      let result: SendResult;
+      try {
+        result = await sender.send(prepared.message);
+      } catch (err) {
+        // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
+        log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
+        result = {
+          kind: 'unknown',
+          code: 'sender_error',
+          detail: err instanceof Error ? err.message : String(err),
+        };
+      }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const outcome = toOutcome(result, lastAttempt);
       await records.submit({ id, outcome });
-      if (result.kind === 'permanent' && result.deadTokens) {
-        for (const t of result.deadTokens)
-          await invalidateDevice(
-            db,
-            t,
-            result.code === 'invalid_argument' ? 'invalid_argument' : 'unregistered',
-          );
+      // Push names dead tokens whatever the outcome: one device may accept while another's token died.
+      for (const t of result.deadTokens ?? []) {
+        const code = result.kind === 'accepted' ? '' : result.code;
+        await invalidateDevice(db, t, /invalid/.test(code) ? 'invalid_argument' : 'unregistered');
       }
       if (outcome.kind === 'retry') {
         streak += 1;
+        // The provider asked for a pause (HTTP 429 Retry-After): the whole queue honours it.
+        if (result.kind === 'retry' && result.retryAfterMs !== undefined && result.retryAfterMs > 0) {
+          await worker.rateLimit(Math.min(result.retryAfterMs, 60_000));
+        }
         if (streak >= options.failureStreak) {
           streak = 0;
           log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');

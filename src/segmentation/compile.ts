@@ -11,7 +11,9 @@ export function compileRule(rule: Rule, alias: string, clock: RuleClock): RawBui
   const col = (name: string) => sql.ref(`${alias}.${name}`);
   const attrs = col('attributes');
   const profiling = (predicate: RawBuilder<boolean>) =>
-    sql<boolean | null>`(CASE WHEN ${col('profiling_objected_at')} IS NOT NULL THEN NULL ELSE COALESCE(${predicate}, false) END)`;
+    sql<
+      boolean | null
+    >`(CASE WHEN ${col('profiling_objected_at')} IS NOT NULL THEN NULL ELSE COALESCE(${predicate}, false) END)`;
   const value = (attr: string) => sql`(${attrs} -> ${attr}::text)`;
 
   if ('all' in rule) {
@@ -59,13 +61,16 @@ export function compileRule(rule: Rule, alias: string, clock: RuleClock): RawBui
     const v = value(rule.activity);
     const date = sql`consentcast_try_date(CASE WHEN jsonb_typeof(${v}) = 'string' THEN ${attrs} ->> ${rule.activity}::text END)`;
     const parts: RawBuilder<boolean>[] = [];
-    if (rule.olderThanDays !== undefined) parts.push(sql<boolean>`${date} < ${shiftDate(clock.today, rule.olderThanDays)}::date`);
-    if (rule.withinDays !== undefined) parts.push(sql<boolean>`${date} >= ${shiftDate(clock.today, rule.withinDays)}::date`);
+    if (rule.olderThanDays !== undefined)
+      parts.push(sql<boolean>`${date} < ${shiftDate(clock.today, rule.olderThanDays)}::date`);
+    if (rule.withinDays !== undefined)
+      parts.push(sql<boolean>`${date} >= ${shiftDate(clock.today, rule.withinDays)}::date`);
     return profiling(sql<boolean>`(${sql.join(parts, sql` AND `)})`);
   }
   if ('age' in rule) {
     const parts: RawBuilder<boolean>[] = [];
-    if (rule.age.gte !== undefined) parts.push(sql<boolean>`${col('birth_date')} <= ${shiftDate(clock.today, 0, rule.age.gte)}::date`);
+    if (rule.age.gte !== undefined)
+      parts.push(sql<boolean>`${col('birth_date')} <= ${shiftDate(clock.today, 0, rule.age.gte)}::date`);
     if (rule.age.lte !== undefined) {
       parts.push(sql<boolean>`${col('birth_date')} > ${shiftDate(clock.today, 0, rule.age.lte + 1)}::date`);
     }

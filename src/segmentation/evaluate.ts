@@ -26,7 +26,11 @@ export function isoDateOrNull(value: JsonValue | undefined): string | null {
 }
 
 function sameScalar(a: JsonValue | undefined, b: JsonValue): boolean {
-  return (typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean') && typeof a === typeof b && a === b;
+  return (
+    (typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean') &&
+    typeof a === typeof b &&
+    a === b
+  );
 }
 
 function and(values: readonly Tri[]): Tri {

@@ -33,7 +33,9 @@ const ORDER_OPS = ['gt', 'gte', 'lt', 'lte'] as const;
 type Check = { ok: true; rule: Rule } | { ok: false; problems: FieldProblem[] };
 
 function isScalar(v: unknown): v is Scalar {
-  return typeof v === 'string' ? v.length <= 500 : typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
+  return typeof v === 'string'
+    ? v.length <= 500
+    : typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -69,7 +71,11 @@ export function parseRule(input: unknown, path = 'audience'): Check {
     if (!isRecord(node)) return bad('', 'must be an object');
     const keys = Object.keys(node);
     const kind = KNOWN_KEYS.find((k) => k[0] !== undefined && keys.includes(k[0]));
-    if (!kind) return bad('', 'is not a rule: expected all, any, not, attr, interest, activity, age, profile or inList');
+    if (!kind)
+      return bad(
+        '',
+        'is not a rule: expected all, any, not, attr, interest, activity, age, profile or inList',
+      );
     for (const k of keys) if (!kind.includes(k)) bad(k, 'is not a known field of this rule');
 
     if ('all' in node || 'any' in node) {
@@ -91,7 +97,8 @@ export function parseRule(input: unknown, path = 'audience'): Check {
         return bad('attr', 'must be an attribute name: lower_snake_case, at most 64 characters');
       }
       if (op === 'exists') return value === undefined ? { attr, op } : bad('value', 'exists takes no value');
-      if (op === 'eq' || op === 'ne') return isScalar(value) ? { attr, op, value } : bad('value', 'must be a string, number or boolean');
+      if (op === 'eq' || op === 'ne')
+        return isScalar(value) ? { attr, op, value } : bad('value', 'must be a string, number or boolean');
       if (op === 'in') {
         if (!Array.isArray(value) || value.length === 0 || value.length > 100 || !value.every(isScalar)) {
           return bad('value', 'must be a list of 1-100 strings, numbers or booleans');
@@ -99,24 +106,29 @@ export function parseRule(input: unknown, path = 'audience'): Check {
         return { attr, op, value };
       }
       if ((ORDER_OPS as readonly unknown[]).includes(op)) {
-        if (typeof value !== 'number' || !Number.isFinite(value)) return bad('value', `${String(op)} compares numbers`);
+        if (typeof value !== 'number' || !Number.isFinite(value))
+          return bad('value', `${String(op)} compares numbers`);
         return { attr, op: op as (typeof ORDER_OPS)[number], value };
       }
       return bad('op', 'must be one of eq, ne, in, gt, gte, lt, lte, exists');
     }
     if ('interest' in node) {
       const v = node.interest;
-      return typeof v === 'string' && v.length >= 1 && v.length <= 200 ? { interest: v } : bad('interest', 'must be 1-200 characters');
+      return typeof v === 'string' && v.length >= 1 && v.length <= 200
+        ? { interest: v }
+        : bad('interest', 'must be 1-200 characters');
     }
     if ('activity' in node) {
       const { activity, olderThanDays, withinDays } = node;
       if (typeof activity !== 'string' || !ATTRIBUTE_NAME.test(activity)) {
         return bad('activity', 'must name a date attribute, e.g. last_purchase_at');
       }
-      const days = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 36_600);
+      const days = (v: unknown) =>
+        v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 36_600);
       if (!days(olderThanDays)) return bad('olderThanDays', 'must be a whole number of days');
       if (!days(withinDays)) return bad('withinDays', 'must be a whole number of days');
-      if (olderThanDays === undefined && withinDays === undefined) return bad('', 'needs olderThanDays or withinDays');
+      if (olderThanDays === undefined && withinDays === undefined)
+        return bad('', 'needs olderThanDays or withinDays');
       return {
         activity,
         ...(olderThanDays !== undefined ? { olderThanDays: olderThanDays as number } : {}),
@@ -125,10 +137,15 @@ export function parseRule(input: unknown, path = 'audience'): Check {
     }
     if ('age' in node) {
       const age = node.age;
-      if (!isRecord(age) || Object.keys(age).some((k) => k !== 'gte' && k !== 'lte') || Object.keys(age).length === 0) {
+      if (
+        !isRecord(age) ||
+        Object.keys(age).some((k) => k !== 'gte' && k !== 'lte') ||
+        Object.keys(age).length === 0
+      ) {
         return bad('age', 'must be { gte?: years, lte?: years }');
       }
-      const ok = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 130);
+      const ok = (v: unknown) =>
+        v === undefined || (Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 130);
       if (!ok(age.gte) || !ok(age.lte)) return bad('age', 'years must be whole numbers 0-130');
       return {
         age: {
@@ -140,14 +157,22 @@ export function parseRule(input: unknown, path = 'audience'): Check {
     if ('profile' in node) {
       const { profile } = node;
       const list = node.in;
-      if (profile !== 'locale' && profile !== 'time_zone') return bad('profile', 'must be locale or time_zone');
-      if (!Array.isArray(list) || list.length === 0 || list.length > 100 || !list.every((v) => typeof v === 'string')) {
+      if (profile !== 'locale' && profile !== 'time_zone')
+        return bad('profile', 'must be locale or time_zone');
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        list.length > 100 ||
+        !list.every((v) => typeof v === 'string')
+      ) {
         return bad('in', 'must be a list of 1-100 strings');
       }
       return { profile, in: list as string[] };
     }
     const id = node.inList;
-    return Number.isInteger(id) && (id as number) > 0 ? { inList: id as number } : bad('inList', 'must be an audience list id');
+    return Number.isInteger(id) && (id as number) > 0
+      ? { inList: id as number }
+      : bad('inList', 'must be an audience list id');
   };
 
   const rule = walk(input, path, 0);

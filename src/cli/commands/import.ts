@@ -7,7 +7,7 @@ import { formatProblems, loadConfig } from '../../config/config.js';
 import { buildDeps, closeDeps } from '../../deps.js';
 import { ImportFileError } from '../../import/import-file-error.js';
 import { IMPORT_FORMATS, type ImportFormat } from '../../import/import-row.js';
-import { DEFAULT_BATCH_SIZE, importPeople } from '../../import/importer.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_PARALLEL, importPeople } from '../../import/importer.js';
 import { createProgressPrinter, formatSummary } from '../../import/progress.js';
 import { createLogger } from '../../logging/logger.js';
 import type { Command } from '../command.js';
@@ -19,13 +19,15 @@ export interface ImportArgs {
   readonly dryRun: boolean;
   readonly actor: string;
   readonly batchSize: number;
+  readonly parallel: number;
   readonly errorsFile?: string;
 }
 
 const USAGE =
-  'usage: consentcast import <file|-> [--format ndjson|csv] [--dry-run] [--actor NAME] [--batch N] [--errors FILE] [--json]';
+  'usage: consentcast import <file|-> [--format ndjson|csv] [--dry-run] [--actor NAME] [--batch N] [--parallel N] [--errors FILE] [--json]';
 const ACTOR = /^[A-Za-z0-9._@-]{1,100}$/;
 const MAX_BATCH = 100_000;
+const MAX_PARALLEL = 8;
 
 function formatFromName(file: string): ImportFormat | undefined {
   const ext = extname(file).toLowerCase();
@@ -52,6 +54,7 @@ export function parseImportArgs(
   let dryRun = false;
   let actor: string | undefined;
   let batch: string | undefined;
+  let parallel: string | undefined;
   let errorsFile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
@@ -63,6 +66,7 @@ export function parseImportArgs(
     else if (arg === '--format') format = value();
     else if (arg === '--actor') actor = value();
     else if (arg === '--batch') batch = value();
+    else if (arg === '--parallel') parallel = value();
     else if (arg === '--errors') errorsFile = value();
     else if (arg.startsWith('--')) return `unknown option ${arg}`;
     else if (file === undefined) file = arg;
@@ -80,6 +84,10 @@ export function parseImportArgs(
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
     return `--batch must be a whole number from 1 to ${MAX_BATCH}`;
   }
+  const lanes = parallel === undefined ? DEFAULT_PARALLEL : Number(parallel);
+  if (!Number.isInteger(lanes) || lanes < 1 || lanes > MAX_PARALLEL) {
+    return `--parallel must be a whole number from 1 to ${MAX_PARALLEL}`;
+  }
   const who = actor ?? defaultActor(env);
   if (!ACTOR.test(who)) return '--actor must be 1-100 letters, digits, . _ @ or -';
   if (errorsFile === '') return '--errors needs a file name';
@@ -89,6 +97,7 @@ export function parseImportArgs(
     dryRun,
     actor: who,
     batchSize,
+    parallel: lanes,
     ...(errorsFile === undefined ? {} : { errorsFile }),
   };
 }
@@ -166,6 +175,7 @@ export const importCommand: Command = {
           actor: { type: 'operator', id: args.actor },
           source: args.file === '-' ? 'stdin' : basename(args.file),
           batchSize: args.batchSize,
+          parallel: args.parallel,
           dryRun: args.dryRun,
           signal: stop.signal,
           onProgress: (p) => printer.update(p),

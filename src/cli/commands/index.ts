@@ -5,7 +5,7 @@ import { consent } from './consent.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
 import { retention } from './retention.js';
-import { campaignRunner, maintenance } from './roles.js';
+import { campaignRunner, emailWorker, maintenance, pushWorker, smsWorker } from './roles.js';
 
 /** Every `consentcast` command, in the order the usage text lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -13,6 +13,9 @@ export const COMMANDS: readonly Command[] = [
   ready,
   api,
   campaignRunner,
+  emailWorker,
+  smsWorker,
+  pushWorker,
   maintenance,
   apiKey,
   consent,

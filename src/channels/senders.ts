@@ -1,0 +1,46 @@
+import type { Config } from '../config/config.js';
+import type { ToSend } from '../delivery/content.js';
+import type { ChannelSender } from '../delivery/sender.js';
+import type { Channel } from '../domain/vocabulary.js';
+import { createEmailProvider } from './email/email-provider.js';
+import { createPushProvider } from './push/push-provider.js';
+import { createSmsProvider } from './sms/sms-provider.js';
+
+/** The provider of one channel, built once from configuration, behind the worker's interface. */
+export function createChannelSender(channel: Channel, config: Config): ChannelSender {
+  if (channel === 'email') {
+    const provider = createEmailProvider(config.email, config.controller);
+    return {
+      send: (m: ToSend) => {
+        if (m.channel !== 'email') throw new Error(`an ${m.channel} message reached the e-mail provider`);
+        return provider.send({
+          messageId: m.messageId,
+          to: m.to,
+          subject: m.subject,
+          html: m.html,
+          text: m.text,
+          headers: m.headers,
+        });
+      },
+      close: () => provider.close(),
+    };
+  }
+  if (channel === 'sms') {
+    const provider = createSmsProvider(config.sms, config.http.publicBaseUrl);
+    return {
+      send: (m: ToSend) => {
+        if (m.channel !== 'sms') throw new Error(`an ${m.channel} message reached the SMS provider`);
+        return provider.send({ to: m.to, body: m.body, statusCallbackUrl: m.statusCallbackUrl });
+      },
+      close: () => provider.close(),
+    };
+  }
+  const provider = createPushProvider(config.push);
+  return {
+    send: (m: ToSend) => {
+      if (m.channel !== 'push') throw new Error(`an ${m.channel} message reached the push provider`);
+      return provider.send({ tokens: m.tokens, title: m.title, body: m.body, data: m.data });
+    },
+    close: () => provider.close(),
+  };
+}
