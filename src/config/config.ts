@@ -64,6 +64,8 @@ export interface Config {
     readonly frequencyCap: FrequencyCap;
     readonly frequencyCapCeiling: FrequencyCap;
     readonly workerConcurrency: number;
+    /** How long a claimed message may stay `sending` before the reconciler calls it indeterminate. */
+    readonly sendLeaseSeconds: number;
   };
   readonly runner: {
     /** Recipients per keyset chunk of a campaign run. */
@@ -234,6 +236,7 @@ function readPolicy(r: EnvReader): Config['policy'] {
     frequencyCap: cap.ok ? cap.value : { max: 2, windowHours: 168 },
     frequencyCapCeiling: ceiling.ok ? ceiling.value : { max: 4, windowHours: 168 },
     workerConcurrency: r.integer('WORKER_CONCURRENCY', 100, { min: 1, max: 1000 }),
+    sendLeaseSeconds: r.integer('SEND_LEASE_SECONDS', 300, { min: 2, max: 86_400 }),
   };
 }
 

@@ -152,9 +152,13 @@ export async function claimMessages(
     return rows;
   });
   const byId = new Map(decided.map((d) => [Number(d.id), d]));
+  // Duplicate jobs of one message can meet in one batch: only the first gets the decision, the
+  // others find the message already taken — or each copy would send.
+  const answered = new Set<number>();
   return ids.map((id): ClaimOutcome => {
     const d = byId.get(id);
-    if (!d) return { kind: 'not_queued' };
+    if (!d || answered.has(id)) return { kind: 'not_queued' };
+    answered.add(id);
     if (d.decision === 'claim') return { kind: 'claimed', attempt: d.attempts };
     if (d.decision.startsWith('skip:')) return { kind: 'skipped', reason: d.decision.slice(5) as SkipReason };
     return {

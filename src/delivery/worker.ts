@@ -158,8 +158,10 @@ export function startChannelWorker(
       prefix: config.redis.queuePrefix,
       concurrency: options.concurrency,
       limiter: { max: options.ratePerSecond, duration: 1000 },
-      // The job lock outlives the message lease: a stalled job is retried only after the lease expired.
-      lockDuration: 60_000,
+      // A job whose worker died comes back after its lock lapses; its message is then `sending` and
+      // the job is acknowledged without a send (the reconciler settles the message after its lease).
+      lockDuration: Math.min(30_000, Math.max(1_000, (options.leaseSeconds * 1000) / 2)),
+      stalledInterval: Math.min(30_000, Math.max(1_000, (options.leaseSeconds * 1000) / 2)),
     },
   );
   worker.on('error', (err) => log.warn({ err }, 'channel worker error'));

@@ -22,9 +22,12 @@ import { type KnownNotices, validateImportRow } from './validate-row.js';
 export const DEFAULT_BATCH_SIZE = 2_000;
 /**
  * Connections writing at once. The database's per-row work (constraints, foreign keys, the ledger's
- * trigger) runs on one core per connection; two keep a second core busy while the importer waits.
+ * trigger) runs on one core per connection, so a server with idle cores may take more; on the shared
+ * two-core development machines a second connection made no measurable difference (docs/import.md).
+ * With one, a push token named for several people goes to the last of them; with more, to whichever
+ * connection commits last.
  */
-export const DEFAULT_PARALLEL = 2;
+export const DEFAULT_PARALLEL = 1;
 /** Row problems kept for the summary; all of them go to `onProblem` as they are found. */
 const PROBLEMS_KEPT = 100;
 

@@ -36,6 +36,7 @@ function channelRole(channel: Channel, what: string): Command {
   return role(channel, `${channel.padEnd(36)}${what}`, async (deps) => {
     const { stop } = startChannelWorker(deps, channel, createChannelSender(channel, deps.config), {
       ...DEFAULT_WORKER_OPTIONS,
+      leaseSeconds: deps.config.policy.sendLeaseSeconds,
       concurrency: deps.config.policy.workerConcurrency,
       ratePerSecond: deps.config[channel].ratePerSecond,
     });

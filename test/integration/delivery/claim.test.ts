@@ -91,6 +91,20 @@ describe('claiming a message just before sending', () => {
     ]);
     const outcomes = [...(first ?? []), ...(second ?? [])].map((o) => o.kind).sort();
     expect(outcomes).toEqual(['claimed', 'not_queued']);
+    const outcomesOfOneBatch = await claimMessages(api.deps.db, 'email', [message.id], settings);
+    expect(outcomesOfOneBatch.map((o) => o.kind)).toEqual(['not_queued']);
+  });
+
+  it('gives one claim to a message that appears twice in one batch (duplicate jobs of one worker)', async () => {
+    const { runId } = await queuedRun(['email']);
+    const message = await messageOf(runId, 'P5', 'email');
+    const outcomes = await claimMessages(
+      api.deps.db,
+      'email',
+      [message.id, message.id, message.id],
+      settings,
+    );
+    expect(outcomes.map((o) => o.kind)).toEqual(['claimed', 'not_queued', 'not_queued']);
     expect(await claimMessages(api.deps.db, 'email', [message.id], settings)).toEqual([
       { kind: 'not_queued' },
     ]);
