@@ -9,7 +9,7 @@ import { clockAt } from '../segmentation/rules.js';
 import { effectivePolicy } from './campaign.js';
 import { loadCampaign } from './campaigns.repository.js';
 import { candidateOffers } from './offers-for-run.js';
-import { addFunnel, type ChunkPlan, type Funnel, nextChunk, type PlanContext, planChunk } from './plan.js';
+import { addFunnel, type ChunkPlan, type Funnel, nextChunk, planChunk } from './plan.js';
 
 /** Another runner holds the run's lease: the job is retried later (BullMQ backoff). */
 export class RunBusyError extends Error {
@@ -209,6 +209,30 @@ export async function runCampaign(
   }
   let lo = run.checkpoint_recipient_id;
   let inFlight: Promise<void> = Promise.resolve();
+  interface Planned {
+    chunk: { hi: number; count: number };
+    plan: ChunkPlan;
+    capped: boolean;
+    planMs: number;
+  }
+  const planFrom = async (from: number): Promise<Planned | undefined> => {
+    const chunk = await nextChunk(db, from, options.chunkSize);
+    if (!chunk) return undefined;
+    const now = new Date();
+    const started = performance.now();
+    const offers = await candidateOffers(db, campaign, now);
+    const plan = await planChunk(db, { campaign, policy, clock, now, offers }, from, chunk.hi, chunk.count);
+    return {
+      chunk,
+      plan,
+      capped: offers.some((o) => o.remaining !== undefined),
+      planMs: performance.now() - started,
+    };
+  };
+  // The next chunk is planned while this one is written — unless an offer has a send cap: then its
+  // plan needs this chunk's messages counted first. (The frequency cap counts only messages sent or
+  // being sent, which this run's writes are not.)
+  let ahead: Promise<Planned | undefined> | undefined;
   try {
     for (;;) {
       const status = await db
@@ -218,6 +242,7 @@ export async function runCampaign(
         .executeTakeFirstOrThrow();
       if (status.status === 'cancelled') {
         await inFlight;
+        await ahead?.catch(() => undefined);
         await db
           .updateTable('campaign_runs')
           .set({ status: 'cancelled', finished_at: new Date(), lease_owner: null, lease_expires_at: null })
@@ -226,19 +251,17 @@ export async function runCampaign(
           .execute();
         return 'cancelled';
       }
-      const chunk = await nextChunk(db, lo, options.chunkSize);
-      if (!chunk) break;
-      const now = new Date();
       const t0 = performance.now();
-      const ctx: PlanContext = {
-        campaign,
-        policy,
-        clock,
-        now,
-        offers: await candidateOffers(db, campaign, now),
-      };
-      const plan = await planChunk(db, ctx, lo, chunk.hi, chunk.count);
+      const planned = await (ahead ?? planFrom(lo));
+      ahead = undefined;
+      if (!planned) break;
+      const { chunk, plan } = planned;
       const t1 = performance.now();
+      if (!planned.capped) {
+        ahead = planFrom(chunk.hi);
+        // failures surface when it is awaited; until then it must not count as unhandled
+        ahead.catch(() => undefined);
+      }
       funnel = addFunnel(funnel, plan.funnel);
       const written = await writeChunk(
         db,
@@ -260,7 +283,8 @@ export async function runCampaign(
             through,
             messages: written.length,
             exclusions: plan.exclusions.length,
-            planMs: Math.round(t1 - t0),
+            planMs: Math.round(planned.planMs),
+            waitedForPlanMs: Math.round(t1 - t0),
             writeMs: Math.round(t2 - t1),
             waitedForEnqueueMs: Math.round(t3 - t2),
             enqueueMs: Math.round(performance.now() - t3),
@@ -276,6 +300,7 @@ export async function runCampaign(
     await inFlight;
   } catch (err) {
     await inFlight.catch(() => undefined);
+    await ahead?.catch(() => undefined);
     throw err;
   }
   await db
