@@ -144,7 +144,13 @@ async function enqueue(queues: RunnerDeps['sendQueues'], messages: readonly Writ
     list.push(sendJob(m.channel, Number(m.id), m.not_before, now));
     byChannel.set(m.channel, list);
   }
-  await Promise.all([...byChannel].map(([channel, jobs]) => queues[channel].addBulk(jobs)));
+  // Slices of 1,000 jobs: one Redis pipeline each, so a chunk's enqueue never holds all its jobs
+  // serialised at once (the runner streams; its memory should not grow with the chunk size).
+  await Promise.all(
+    [...byChannel].map(async ([channel, jobs]) => {
+      for (let i = 0; i < jobs.length; i += 1_000) await queues[channel].addBulk(jobs.slice(i, i + 1_000));
+    }),
+  );
 }
 
 async function markEnqueued(db: Db, runId: number, through: number): Promise<void> {
