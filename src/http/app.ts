@@ -7,6 +7,7 @@ import { ConflictError } from '../errors/conflict-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { checkReadiness } from '../health/readiness.js';
+import { registerInbound } from '../inbound/inbound.routes.js';
 import { registerAuth } from './auth.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 import { registerV1 } from './v1.js';
@@ -157,5 +158,6 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
 
   await app.register(async (v1) => registerV1(v1 as TypedApp, ctx), { prefix: '/v1' });
+  await app.register(async (inbound) => registerInbound(inbound as TypedApp, ctx));
   return app;
 }
