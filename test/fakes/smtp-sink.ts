@@ -171,6 +171,12 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
     callback(null, reply);
   }
 
+  // A client that vanishes mid-conversation (a killed worker process) resets its socket: normal for a
+  // server, and smtp-server reports it as an 'error' event, which would otherwise be uncaught.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE')
+      process.stderr.write(`smtp sink error: ${err.code ?? err.message}\n`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
