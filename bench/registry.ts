@@ -8,6 +8,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<AnyBenchmark>>> = {
   'recipients-insert': async () => (await import('./benchmarks/recipients-insert.js')).benchmark,
   'campaign-fanout': async () => (await import('./benchmarks/campaign-fanout.js')).benchmark,
   'consent-api': async () => (await import('./benchmarks/consent-api.js')).benchmark,
+  'import-people': async () => (await import('./benchmarks/import-people.js')).benchmark,
 };
 
 export function benchmarkNames(): string[] {

@@ -16,10 +16,12 @@ import { PERSON_COLUMNS } from './staging.js';
  * it erases) either finishes before the batch looks for tombstones or waits for the batch to commit.
  */
 export const LOCK_PEOPLE_SQL = `
-  SELECT r.id FROM recipients r
-  JOIN pg_temp.import_people s ON s.client_number = r.client_number
-  ORDER BY r.id
-  FOR UPDATE OF r
+  SELECT count(*) FROM (
+    SELECT r.id FROM recipients r
+    JOIN pg_temp.import_people s ON s.client_number = r.client_number
+    ORDER BY r.id
+    FOR UPDATE OF r
+  ) locked
 `;
 
 /** Client numbers of staged people who were erased (N14): reported, never re-created. */

@@ -110,7 +110,8 @@ async function openInput(file: string): Promise<Readable | string> {
   } catch {
     return `cannot read ${file}`;
   }
-  return createReadStream(file, { highWaterMark: 1024 * 1024 });
+  // The default 64 KiB chunks: larger ones made no difference to speed and cost RSS (docs/import.md).
+  return createReadStream(file);
 }
 
 function closeStream(stream: WriteStream | undefined): Promise<void> {

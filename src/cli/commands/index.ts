@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { api } from './api.js';
 import { apiKey } from './api-key.js';
 import { consent } from './consent.js';
+import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
 import { retention } from './retention.js';
@@ -19,5 +20,6 @@ export const COMMANDS: readonly Command[] = [
   maintenance,
   apiKey,
   consent,
+  importCommand,
   retention,
 ];

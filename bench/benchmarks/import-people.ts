@@ -1,0 +1,302 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Writable } from 'node:stream';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { sha256Hex } from '../../src/crypto/pseudonym.js';
+import { createDb, createPool } from '../../src/db/database.js';
+import { copyLine } from '../../src/import/copy-text.js';
+import { importPeople } from '../../src/import/importer.js';
+import { readNdjson } from '../../src/import/ndjson-reader.js';
+import { createLogger } from '../../src/logging/logger.js';
+import {
+  cloneDatabase,
+  createMigratedDatabase,
+  databaseUrl,
+  dropDatabase,
+  dropRunDatabases,
+  queryScalar,
+} from '../lib/database.js';
+import { syntheticRecipient } from '../lib/synthetic-recipients.js';
+import type { Benchmark, VariantContext, VariantOutcome } from '../lib/types.js';
+
+/**
+ * `consentcast import` of N people with three consents each from one NDJSON file (issue 3), against
+ * the bare minimum the same file needs: each line parsed and its person and consent rows COPYed into
+ * plain tables (no keys, indexes, checks or triggers) on two connections at once. A second subject
+ * runs the importer with consent_events' BEFORE INSERT trigger disabled, to show what the trigger
+ * (recorded_at, retention date, notice hash check per row) costs; a third with every trigger of
+ * consent_events and consents disabled, foreign keys included, to show what the ledger's per-row
+ * checks cost together (diagnostics: never run the product like that). Every slot has a fresh copy
+ * of the migrated database; the file is written once, before any timing.
+ */
+
+const NOTICE = { version: 'bench-1', body: 'Benchmark privacy notice (not shown to anyone)' };
+const PSEUDONYM_SECRET = 'bench-pseudonym-secret-0123456789-abcdef';
+const CONSENTS = [
+  ['service_offers', 'email', 'granted'],
+  ['partner_offers', 'sms', 'granted'],
+  ['contests', 'push', 'withdrawn'],
+] as const;
+
+type Setup = { template: string; dir: string; file: string };
+type Prepared = { database: string };
+type Ctx = VariantContext<Setup, Prepared>;
+
+function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Line i of the file: the harness's synthetic person i (attribute names in the import's snake_case). */
+function personLine(i: number): string {
+  const { client_number, first_name, last_name, email, phone, locale, time_zone, attributes } =
+    syntheticRecipient(i);
+  const person = { client_number, first_name, last_name, email, phone, locale, time_zone };
+  const attrs = Object.fromEntries(
+    Object.entries(JSON.parse(attributes) as Record<string, unknown>).map(([k, v]) => [snakeCase(k), v]),
+  );
+  const day = String(1 + (i % 28)).padStart(2, '0');
+  return JSON.stringify({
+    ...person,
+    attributes: attrs,
+    consents: CONSENTS.map(([purpose, channel, status]) => ({
+      purpose,
+      channel,
+      status,
+      occurred_at: `2024-03-${day}T12:00:00Z`,
+      ...(status === 'granted' ? { notice_version: NOTICE.version } : {}),
+    })),
+  });
+}
+
+async function writeFile(file: string, size: number): Promise<void> {
+  const out = createWriteStream(file, { highWaterMark: 1024 * 1024 });
+  let chunk = '';
+  for (let i = 0; i < size; i++) {
+    chunk += `${personLine(i)}\n`;
+    if (chunk.length > 512 * 1024) {
+      if (!out.write(chunk)) await once(out, 'drain');
+      chunk = '';
+    }
+  }
+  out.end(chunk);
+  await once(out, 'finish');
+}
+
+async function asOwner(
+  ctx: Ctx | { services: Ctx['services'] },
+  database: string,
+  text: string,
+): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl(ctx.services.ownerUrl, database) });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A COPY stream on its own connection, written with backpressure. */
+async function openCopy(url: string, text: string): Promise<{ stream: Writable; close(): Promise<void> }> {
+  const client = new pg.Client({ connectionString: url, application_name: 'consentcast-bench-copy' });
+  await client.connect();
+  const stream = client.query(copyFrom(text));
+  const done = once(stream, 'finish');
+  return {
+    stream,
+    async close() {
+      stream.end();
+      await done;
+      await client.end();
+    },
+  };
+}
+
+async function write(stream: Writable, text: string): Promise<void> {
+  if (!stream.write(text)) await once(stream, 'drain');
+}
+
+/** Baseline: parse each line, COPY its person and consents into plain tables, nothing else. */
+async function bareCopy(ctx: Ctx): Promise<VariantOutcome> {
+  const url = databaseUrl(ctx.services.appUrl, ctx.prepared.database);
+  const people = await openCopy(
+    url,
+    'COPY plain_people (client_number, first_name, last_name, email, phone, locale, time_zone, attributes) FROM STDIN',
+  );
+  const consents = await openCopy(
+    url,
+    'COPY plain_consents (client_number, purpose, channel, status, occurred_at, notice_version) FROM STDIN',
+  );
+  let rows = 0;
+  for await (const items of readNdjson(createReadStream(ctx.setup.file))) {
+    let p = '';
+    let c = '';
+    for (const item of items) {
+      if (!('value' in item)) continue;
+      const r = item.value as Record<string, unknown> & { consents: Record<string, string>[] };
+      p += copyLine([
+        String(r.client_number),
+        String(r.first_name),
+        String(r.last_name),
+        String(r.email),
+        String(r.phone),
+        String(r.locale),
+        String(r.time_zone),
+        JSON.stringify(r.attributes),
+      ]);
+      for (const x of r.consents) {
+        c += copyLine([
+          String(r.client_number),
+          x.purpose ?? null,
+          x.channel ?? null,
+          x.status ?? null,
+          x.occurred_at ?? null,
+          x.notice_version ?? null,
+        ]);
+      }
+      rows += 1;
+    }
+    await Promise.all([write(people.stream, p), write(consents.stream, c)]);
+  }
+  await Promise.all([people.close(), consents.close()]);
+  return { operations: rows };
+}
+
+/** Subject: the importer as `consentcast import` runs it (app role, default batch size). */
+async function importer(ctx: Ctx): Promise<VariantOutcome> {
+  const pool = createPool({
+    url: databaseUrl(ctx.services.appUrl, ctx.prepared.database),
+    max: 4,
+    applicationName: 'consentcast-bench-import',
+    logger: createLogger({ level: 'silent', name: 'bench' }),
+  });
+  const db = createDb(pool);
+  try {
+    const summary = await importPeople(
+      { pool, db, pseudonymSecret: PSEUDONYM_SECRET },
+      createReadStream(ctx.setup.file),
+      { format: 'ndjson', actor: { type: 'operator', id: 'bench' }, source: 'bench.ndjson' },
+    );
+    if (summary.status !== 'completed' || summary.rows.rejected > 0) {
+      throw new Error(
+        `import ${summary.status}: ${summary.failure ?? JSON.stringify(summary.problems.slice(0, 3))}`,
+      );
+    }
+    return { operations: summary.rows.imported };
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function count(ctx: Ctx, table: string): Promise<number> {
+  return Number(await queryScalar(ctx.services, ctx.prepared.database, `SELECT count(*) FROM ${table}`));
+}
+
+export const benchmark: Benchmark<Setup, Prepared> = {
+  name: 'import-people',
+  description:
+    'import N people with 3 consents each from NDJSON: consentcast import vs a bare COPY of the rows',
+  defaultSize: 100_000,
+
+  async setup(ctx) {
+    const template = await createMigratedDatabase(ctx, 'template');
+    await asOwner(
+      ctx,
+      template.name,
+      `INSERT INTO notices (version, locale, effective_from, body, text_sha256)
+       VALUES ('${NOTICE.version}', 'lv', '2022-03-01', '${NOTICE.body}', '${sha256Hex(NOTICE.body)}')`,
+    );
+    const dir = join(tmpdir(), `cc_bench_${ctx.runId}`);
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'people.ndjson');
+    const started = Date.now();
+    await writeFile(file, ctx.size);
+    console.error(
+      `bench: wrote ${ctx.size} people to ${file} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    return { template: template.name, dir, file };
+  },
+
+  async beforeEach(ctx) {
+    const copy = await cloneDatabase(ctx, ctx.setup.template, `slot${ctx.slot.index}`);
+    if (ctx.slot.role === 'baseline') {
+      await asOwner(
+        ctx,
+        copy.name,
+        `CREATE TABLE plain_people (client_number text, first_name text, last_name text, email text, phone text,
+                                    locale text, time_zone text, attributes jsonb);
+         CREATE TABLE plain_consents (client_number text, purpose text, channel text, status text,
+                                      occurred_at timestamptz, notice_version text);
+         GRANT INSERT ON plain_people, plain_consents TO consentcast_app`,
+      );
+    }
+    if (ctx.slot.variant === 'importer-no-trigger') {
+      await asOwner(ctx, copy.name, 'ALTER TABLE consent_events DISABLE TRIGGER consent_events_stamp');
+    }
+    if (ctx.slot.variant === 'importer-no-checks') {
+      // Foreign keys are internal triggers: only a superuser may switch them off.
+      const admin = new pg.Client({ connectionString: databaseUrl(ctx.services.adminUrl, copy.name) });
+      await admin.connect();
+      try {
+        await admin.query(
+          'ALTER TABLE consent_events DISABLE TRIGGER ALL; ALTER TABLE consents DISABLE TRIGGER ALL',
+        );
+      } finally {
+        await admin.end();
+      }
+    }
+    return { database: copy.name };
+  },
+
+  async afterEach(ctx) {
+    try {
+      const baseline = ctx.slot.role === 'baseline';
+      const people = await count(ctx, baseline ? 'plain_people' : 'recipients');
+      const consents = await count(ctx, baseline ? 'plain_consents' : 'consents');
+      if (people !== ctx.size || consents !== ctx.size * CONSENTS.length) {
+        throw new Error(
+          `${ctx.slot.variant} left ${people} people and ${consents} consents, expected ${ctx.size}`,
+        );
+      }
+    } finally {
+      await dropDatabase(ctx.services, ctx.prepared.database);
+    }
+  },
+
+  async teardown(ctx, setup) {
+    await dropRunDatabases(ctx);
+    await rm(setup?.dir ?? join(tmpdir(), `cc_bench_${ctx.runId}`), { recursive: true, force: true });
+  },
+
+  variants: [
+    {
+      name: 'bare-copy',
+      role: 'baseline',
+      description: 'parse each line, COPY person and consent rows into plain tables (2 connections)',
+      run: bareCopy,
+    },
+    {
+      name: 'importer',
+      role: 'subject',
+      description:
+        'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per 2,000 rows',
+      run: importer,
+    },
+    {
+      name: 'importer-no-trigger',
+      role: 'subject',
+      description: 'the same with consent_events_stamp disabled (what the per-row trigger costs)',
+      run: importer,
+    },
+    {
+      name: 'importer-no-checks',
+      role: 'subject',
+      description: 'the same with every trigger of the ledger disabled, foreign keys too (diagnostic only)',
+      run: importer,
+    },
+  ],
+};
