@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-eval "$(bash scripts/services.sh up)"
+# (assigned first: a failing command substitution inside eval would not stop the script)
+services_env=$(bash scripts/services.sh up)
+eval "$services_env"
 echo "test: type-check (tsc --noEmit)" >&2
 npx --no-install tsc --noEmit -p .
 echo "test: lint and format (biome ci)" >&2
