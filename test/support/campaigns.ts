@@ -42,3 +42,14 @@ export async function runNow(
   );
   return { runId, outcome };
 }
+
+/** How many messages of a run are still open (queued or sending). */
+export async function openMessages(deps: Deps, runId: number): Promise<number> {
+  const open = await deps.db
+    .selectFrom('messages')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('run_id', '=', runId)
+    .where('status', 'in', ['queued', 'sending'])
+    .executeTakeFirstOrThrow();
+  return Number(open.n);
+}

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelSender } from '../../../src/channels/senders.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../../src/delivery/worker.js';
 import { type Fakes, startFakes } from '../../fakes/fakes.js';
-import { defineCampaign, runNow } from '../../support/campaigns.js';
+import { defineCampaign, openMessages, runNow } from '../../support/campaigns.js';
 import { waitFor } from '../../support/process.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
 import { createTestApp, type TestApp } from '../../support/test-app.js';
@@ -68,15 +68,7 @@ describe('channel workers through the real SDKs against the fakes', () => {
     try {
       await waitFor(
         'every message to end',
-        async () => {
-          const open = await api.deps.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('run_id', '=', runId)
-            .where('status', 'in', ['queued', 'sending'])
-            .executeTakeFirstOrThrow();
-          return Number(open.n) === 0;
-        },
+        async () => (await openMessages(api.deps, runId)) === 0,
         60_000,
       ).catch(async (err: unknown) => {
         const open = await api.deps.db

@@ -5,7 +5,7 @@ import { endAllGrants } from '../../../src/consent/ledger.js';
 import type { ToSend } from '../../../src/delivery/content.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../../src/delivery/worker.js';
 import type { Channel } from '../../../src/domain/vocabulary.js';
-import { defineCampaign, runNow } from '../../support/campaigns.js';
+import { defineCampaign, openMessages, runNow } from '../../support/campaigns.js';
 import { waitFor } from '../../support/process.js';
 import { RecordingSender } from '../../support/recording-sender.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
@@ -97,19 +97,7 @@ describe('a withdrawal while a campaign is sending on all three channels (N13)',
         return new Set(rows.map((r) => r.id));
       });
 
-      await waitFor(
-        'every message to end',
-        async () => {
-          const open = await api.deps.db
-            .selectFrom('messages')
-            .select((eb) => eb.fn.countAll().as('n'))
-            .where('run_id', '=', runId)
-            .where('status', 'in', ['queued', 'sending'])
-            .executeTakeFirstOrThrow();
-          return Number(open.n) === 0;
-        },
-        120_000,
-      );
+      await waitFor('every message to end', async () => (await openMessages(api.deps, runId)) === 0, 120_000);
 
       const ofWithdrawn = await api.deps.db
         .selectFrom('messages')
