@@ -255,9 +255,13 @@ export async function importPeople(
   const count = Math.max(1, Math.min(options.parallel ?? DEFAULT_PARALLEL, deps.pool.options.max ?? 10));
   const lanes: Lane[] = [];
   let broken = false;
+  // A checked-out client whose connection dies emits 'error' between queries; unheard, that would
+  // end the process. The failed query that follows (or the next one) reports it instead.
+  const ignoreIdleError = (): void => undefined;
   try {
     for (let i = 0; i < count; i++) {
       const client = await deps.pool.connect();
+      client.on('error', ignoreIdleError);
       const writer = new BatchWriter(client, writerOptions);
       lanes.push({ client, writer, pipeline: new WritePipeline(writer, tally), batch: new Batch(encoder) });
       await writer.prepare();
@@ -283,7 +287,10 @@ export async function importPeople(
     // A connection in an unknown state (mid-transaction, mid-COPY) is not given back to the pool.
     broken = true;
   } finally {
-    for (const lane of lanes) lane.client.release(broken);
+    for (const lane of lanes) {
+      lane.client.off('error', ignoreIdleError);
+      lane.client.release(broken);
+    }
   }
 
   const seconds = (performance.now() - tally.started) / 1000;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { recordConsentChanges } from '../../../src/consent/ledger.js';
 import { keyedHash } from '../../../src/crypto/pseudonym.js';
 import { type ImportSummary, importPeople } from '../../../src/import/importer.js';
@@ -388,6 +388,59 @@ describe('an interrupted import', () => {
     expect(people).toHaveLength(20);
     const audit = await t.db.selectFrom('audit_log').select('details').executeTakeFirstOrThrow();
     expect(audit.details).toMatchObject({ status: 'failed', rows: { read: 20, imported: 20 } });
+  });
+});
+
+describe('an import whose connection is lost', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await createTestDatabase();
+  });
+  afterAll(() => t.drop());
+
+  it('when PostgreSQL ends its session mid-file, then it stops with a failure, keeps what was committed, and audits', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const rows = (from: number) =>
+      Array.from({ length: 50 }, (_, i) =>
+        Buffer.from(`${JSON.stringify({ client_number: `L-${from + i}` })}\n`),
+      );
+    async function* source() {
+      yield* rows(0);
+      await gate;
+      yield* rows(50);
+    }
+    let committed = 0;
+    const running = importPeople(
+      { pool: t.pool, db: t.db, pseudonymSecret: SECRET },
+      Readable.from(source()),
+      {
+        format: 'ndjson',
+        actor: OPERATOR,
+        source: 'lost.ndjson',
+        batchSize: 10,
+        onProgress: (p) => {
+          committed = p.imported;
+        },
+      },
+    );
+    for (let i = 0; i < 200 && committed < 40; i++) await new Promise((r) => setTimeout(r, 25));
+    const admin = new pg.Client({ connectionString: inject('services').pgAdminUrl });
+    await admin.connect();
+    // Every session of the test database: the import's, and idle ones of the pool (which it replaces).
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [t.name]);
+    await admin.end();
+    release();
+    const summary = await running;
+    expect(summary.status).toBe('failed');
+    expect(summary.failure).toBeDefined();
+    expect(summary.rows.imported).toBeGreaterThanOrEqual(40);
+    const people = await t.db.selectFrom('recipients').select('client_number').execute();
+    expect(people.length).toBe(summary.rows.imported);
+    const audit = await t.db.selectFrom('audit_log').select('details').executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({ status: 'failed' });
   });
 });
 
