@@ -133,7 +133,7 @@ export function createContentLoader(db: Db, config: Config) {
       };
       if (channel === 'email') {
         const r = renderContent(offer, 'email', row.locale, values);
-        if (!r.ok) return { ok: false, reason: r.reason === 'no_content' ? 'no_content' : 'bad_template' };
+        if (!r.ok) return notRendered(r.reason);
         if (!row.address) return { ok: false, reason: 'no_contact' };
         return {
           ok: true,
@@ -154,7 +154,7 @@ export function createContentLoader(db: Db, config: Config) {
       }
       if (channel === 'sms') {
         const r = renderContent(offer, 'sms', row.locale, values);
-        if (!r.ok) return { ok: false, reason: r.reason === 'no_content' ? 'no_content' : 'bad_template' };
+        if (!r.ok) return notRendered(r.reason);
         if (!row.address) return { ok: false, reason: 'no_contact' };
         return {
           ok: true,
@@ -169,7 +169,7 @@ export function createContentLoader(db: Db, config: Config) {
         };
       }
       const r = renderContent(offer, 'push', row.locale, values);
-      if (!r.ok) return { ok: false, reason: r.reason === 'no_content' ? 'no_content' : 'bad_template' };
+      if (!r.ok) return notRendered(r.reason);
       if (!row.tokens || row.tokens.length === 0) return { ok: false, reason: 'no_contact' };
       return {
         ok: true,
@@ -195,4 +195,8 @@ function footerText(config: Config): string {
 function footerHtml(config: Config): string {
   const esc = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
   return `<hr><p style="font-size:12px;color:#666">${esc(footerText(config))}</p>`;
+}
+
+function notRendered(reason: string): Prepared {
+  return { ok: false, reason: reason === 'no_content' ? 'no_content' : 'bad_template' };
 }

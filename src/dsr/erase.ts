@@ -1,10 +1,15 @@
 import { sql } from 'kysely';
 import { audit } from '../audit/audit.js';
-import { endAllGrants } from '../consent/ledger.js';
 import { keyedHash } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
 import { lockClientNumber } from '../recipients/recipients.repository.js';
-import { auditBase, type DsrOperationContext, lockLivePerson, requestRef } from './operation-context.js';
+import {
+  auditBase,
+  type DsrOperationContext,
+  lockLivePerson,
+  requestRef,
+  withdrawAllForRequest,
+} from './operation-context.js';
 
 /** How much of each kind was removed (counts only: the audit log and the register keep these). */
 export interface ErasureCounts {
@@ -50,15 +55,7 @@ export async function erasePerson(
   if (unlocked?.client_number) await lockClientNumber(trx, ctx.pseudonymSecret, unlocked.client_number);
   const person = await lockLivePerson(trx, recipientId);
   const now = new Date();
-  const withdrawn = await endAllGrants(trx, ctx.pseudonymSecret, {
-    recipientId,
-    action: 'withdraw',
-    occurredAt: now,
-    source: 'operator',
-    actor: ctx.actor,
-    evidence: ctx.requestId === undefined ? {} : { requestId: ctx.requestId },
-    reason: 'erasure',
-  });
+  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'erasure', now);
 
   const messageEvents = await trx
     .deleteFrom('message_events')

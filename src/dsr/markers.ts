@@ -1,7 +1,12 @@
 import { audit } from '../audit/audit.js';
-import { endAllGrants } from '../consent/ledger.js';
 import type { Db } from '../db/database.js';
-import { auditBase, type DsrOperationContext, lockLivePerson, requestRef } from './operation-context.js';
+import {
+  auditBase,
+  type DsrOperationContext,
+  lockLivePerson,
+  requestRef,
+  withdrawAllForRequest,
+} from './operation-context.js';
 
 /**
  * Restriction and objections (N9, N14): markers on the person that the consent decision, the
@@ -72,15 +77,7 @@ export async function objectToMarketing(
 ): Promise<MarkerResult & { withdrawn: number }> {
   const person = await lockLivePerson(trx, recipientId);
   const now = new Date();
-  const withdrawn = await endAllGrants(trx, ctx.pseudonymSecret, {
-    recipientId,
-    action: 'withdraw',
-    occurredAt: now,
-    source: 'operator',
-    actor: ctx.actor,
-    evidence: ctx.requestId === undefined ? {} : { requestId: ctx.requestId },
-    reason: 'objection',
-  });
+  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'objection', now);
   const changed = person.objected_at === null;
   if (changed) {
     await trx

@@ -1,4 +1,5 @@
 import type { Actor } from '../auth/actor.js';
+import { endAllGrants } from '../consent/ledger.js';
 import type { Db } from '../db/database.js';
 import type { JsonValue } from '../db/schema.js';
 import { ConflictError } from '../errors/conflict-error.js';
@@ -55,3 +56,22 @@ export async function lockLivePerson(trx: Db, recipientId: number) {
 }
 
 export type LivePerson = Awaited<ReturnType<typeof lockLivePerson>>;
+
+/** Withdraws every live grant of the person for a data-subject operation (objection, erasure). */
+export function withdrawAllForRequest(
+  trx: Db,
+  ctx: DsrOperationContext,
+  recipientId: number,
+  reason: string,
+  at: Date,
+) {
+  return endAllGrants(trx, ctx.pseudonymSecret, {
+    recipientId,
+    action: 'withdraw',
+    occurredAt: at,
+    source: 'operator',
+    actor: ctx.actor,
+    evidence: ctx.requestId === undefined ? {} : { requestId: ctx.requestId },
+    reason,
+  });
+}
