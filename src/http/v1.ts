@@ -3,6 +3,7 @@ import { registerConsentRoutes } from '../consent/consent.routes.js';
 import { registerDsrRoutes } from '../dsr/dsr.routes.js';
 import { registerNoticeRoutes } from '../notices/notices.routes.js';
 import { registerRecipientRoutes } from '../recipients/recipients.routes.js';
+import { registerReportRoutes } from '../reports/reports.routes.js';
 import type { HttpContext, TypedApp } from './app.js';
 
 /** The /v1 API: every route declares its scope and its request and response schemas. */
@@ -12,4 +13,5 @@ export function registerV1(app: TypedApp, ctx: HttpContext): void {
   registerConsentRoutes(app, ctx);
   registerDsrRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerReportRoutes(app, ctx);
 }
