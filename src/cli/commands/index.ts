@@ -3,6 +3,7 @@ import { api } from './api.js';
 import { apiKey } from './api-key.js';
 import { consent } from './consent.js';
 import { importCommand } from './import.js';
+import { message } from './message.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
 import { retention } from './retention.js';
@@ -22,4 +23,5 @@ export const COMMANDS: readonly Command[] = [
   consent,
   importCommand,
   retention,
+  message,
 ];
