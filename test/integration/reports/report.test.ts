@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHANNELS } from '../../../src/domain/vocabulary.js';
 import {
@@ -11,34 +12,8 @@ import { createTestDatabase, type TestDatabase } from '../../support/test-db.js'
 import { personalValues } from '../inbound/setup.js';
 import { fakeOutcomes, type Scenario, startScenario } from './scenario.js';
 
-/** RFC 4180: quoted fields may hold commas, doubled quotes and line breaks; records end with CRLF. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i += 1) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i += 1;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      record.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      record.push(field);
-      records.push(record);
-      record = [];
-      field = '';
-      i += 1;
-    } else field += ch;
-  }
-  return records;
-}
+/** RFC 4180 as the importer's CSV library reads it; records end with CRLF. */
+const parseCsv = (text: string): string[][] => parse(text, { record_delimiter: '\r\n' });
 
 describe('reports count what the fakes received and what the runs recorded (N8)', () => {
   let t: TestDatabase;
@@ -214,6 +189,24 @@ describe('reports count what the fakes received and what the runs recorded (N8)'
       const body = (await get(url)).body;
       for (const v of values) expect(body.includes(`"${v}"`) || body.includes(`,${v},`), v).toBe(false);
     }
+  });
+
+  it('is in the OpenAPI document with both media types, and explain and resolve with their scopes', async () => {
+    const doc = (await s.api.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    for (const path of ['/v1/runs/{id}/report', '/v1/campaigns/{id}/report']) {
+      expect(Object.keys(doc.paths[path]?.get?.responses['200']?.content ?? {}).sort(), path).toEqual([
+        'application/json',
+        'text/csv',
+      ]);
+    }
+    expect(doc.paths['/v1/campaigns/{id}/explain/{clientNumber}']?.get?.responses['200']).toBeDefined();
+    expect(doc.paths['/v1/messages/{id}/resolve']?.post?.responses['200']).toBeDefined();
+    expect(doc.paths['/v1/messages']?.get?.responses['200']).toBeDefined();
   });
 
   it('answers 401 without a key, 403 without reports:read, 404 for unknown ids, 400 naming bad input', async () => {
