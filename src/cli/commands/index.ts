@@ -6,7 +6,7 @@ import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
 import { retention } from './retention.js';
-import { campaignRunner, emailWorker, maintenance, pushWorker, smsWorker } from './roles.js';
+import { campaignRunner, emailWorker, maintenance, pushWorker, scheduler, smsWorker } from './roles.js';
 
 /** Every `consentcast` command, in the order the usage text lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -14,6 +14,7 @@ export const COMMANDS: readonly Command[] = [
   ready,
   api,
   campaignRunner,
+  scheduler,
   emailWorker,
   smsWorker,
   pushWorker,
