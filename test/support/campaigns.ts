@@ -35,12 +35,20 @@ export async function runNow(
     trigger: 'manual',
     occurrenceKey: options.occurrence ?? `test-${Date.now()}-${Math.random()}`,
   });
-  const outcome = await runCampaign(
+  return { runId, outcome: await runInProcess(deps, runId, options) };
+}
+
+/** Runs an existing run (run-now, test send, a tick) in this process, as the runner role would. */
+export function runInProcess(
+  deps: Deps,
+  runId: number,
+  options: { chunkSize?: number; owner?: string } = {},
+): Promise<RunOutcome> {
+  return runCampaign(
     { db: deps.db, logger: deps.logger, config: deps.config, sendQueues: sendQueuesOf(deps) },
     runId,
     { owner: options.owner ?? 'test-runner', chunkSize: options.chunkSize ?? 500, leaseMs: 30_000 },
   );
-  return { runId, outcome };
 }
 
 /** How many messages of a run are still open (queued or sending). */
