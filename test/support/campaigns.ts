@@ -5,6 +5,7 @@ import {
   loadCampaign,
   type StoredCampaign,
 } from '../../src/campaigns/campaigns.repository.js';
+import { approveCampaign, submitCampaign } from '../../src/campaigns/lifecycle.js';
 import { type RunOutcome, runCampaign } from '../../src/campaigns/runner.js';
 import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
@@ -60,4 +61,10 @@ export async function openMessages(deps: Deps, runId: number): Promise<number> {
     .where('status', 'in', ['queued', 'sending'])
     .executeTakeFirstOrThrow();
   return Number(open.n);
+}
+
+/** Four eyes as two operators: `test` (the creator) submits, `colleague` approves. */
+export async function submitAndApprove(deps: Deps, campaignId: number): Promise<void> {
+  await submitCampaign(deps, campaignId, { type: 'operator', id: 'test' });
+  await approveCampaign(deps, campaignId, { type: 'operator', id: 'colleague' });
 }
