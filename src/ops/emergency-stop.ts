@@ -73,7 +73,7 @@ export async function emergencyStop(
     await Promise.all(sendQueues(deps).map((q) => q.pause()));
     return inserted !== undefined;
   });
-  deps.logger.warn({ changed }, 'emergency stop: all send queues paused');
+  deps.logger.info({ changed }, 'emergency stop: all send queues paused');
   return { ...(await emergencyState(deps)), changed };
 }
 
@@ -100,7 +100,7 @@ export async function emergencyResume(
     await Promise.all(sendQueues(deps).map((q) => q.resume()));
     return did;
   });
-  deps.logger.warn({ changed }, 'emergency stop lifted: send queues resumed');
+  deps.logger.info({ changed }, 'emergency stop lifted: send queues resumed');
   return { ...(await emergencyState(deps)), changed };
 }
 

@@ -1,7 +1,9 @@
 import type { Command } from '../command.js';
 import { api } from './api.js';
 import { apiKey } from './api-key.js';
+import { campaign } from './campaign.js';
 import { consent } from './consent.js';
+import { emergencyStopCommand } from './emergency-stop.js';
 import { importCommand } from './import.js';
 import { migrate } from './migrate.js';
 import { ready } from './ready.js';
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   maintenance,
   apiKey,
   consent,
+  campaign,
+  emergencyStopCommand,
   importCommand,
   retention,
 ];
