@@ -4,7 +4,7 @@ import type { Db } from '../db/database.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { parseRule } from '../segmentation/rules.js';
-import type { CampaignDefinition } from './campaign.js';
+import type { CampaignDefinition, CampaignInput } from './campaign.js';
 
 export interface StoredCampaign extends CampaignDefinition {
   readonly id: number;
@@ -12,48 +12,87 @@ export interface StoredCampaign extends CampaignDefinition {
   readonly version: number;
 }
 
+/** Fixed offers must exist and share the campaign's purpose (N3); names every offending entry. */
+async function checkFixedOffers(db: Db, c: CampaignDefinition): Promise<void> {
+  if (c.offerIds.length === 0) return;
+  const offers = await db
+    .selectFrom('offers')
+    .select(['id', 'purpose'])
+    .where('id', 'in', c.offerIds)
+    .execute();
+  const problems = c.offerIds.flatMap((id, i) => {
+    const o = offers.find((x) => x.id === id);
+    if (!o) return [{ field: `offer_ids/${i}`, message: `offer ${id} does not exist` }];
+    return o.purpose === c.purpose
+      ? []
+      : [{ field: `offer_ids/${i}`, message: `offer ${id} is for ${o.purpose}, not ${c.purpose}` }];
+  });
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+function definitionColumns(c: CampaignDefinition) {
+  return {
+    name: c.name,
+    purpose: c.purpose,
+    audience: JSON.stringify(c.audience),
+    offer_mode: c.offerMode,
+    channels: [...c.channels],
+    channel_strategy: c.channelStrategy,
+    quiet_start_minute: c.quietHours?.startMinute ?? null,
+    quiet_end_minute: c.quietHours?.endMinute ?? null,
+    frequency_cap_max: c.frequencyCap?.max ?? null,
+    frequency_cap_window_hours: c.frequencyCap?.windowHours ?? null,
+    send_rate_per_second: c.sendRatePerSecond ?? null,
+  };
+}
+
+async function writeOffers(db: Db, campaignId: number, offerIds: readonly number[]): Promise<void> {
+  if (offerIds.length === 0) return;
+  await db
+    .insertInto('campaign_offers')
+    .values(offerIds.map((offer_id) => ({ campaign_id: campaignId, offer_id })))
+    .execute();
+}
+
+/**
+ * Replaces a campaign's definition inside the caller's transaction (the lifecycle guards the status
+ * and bumps the version in the same transaction).
+ */
+export async function writeDefinition(trx: Db, campaignId: number, c: CampaignDefinition): Promise<void> {
+  await checkFixedOffers(trx, c);
+  await trx.updateTable('campaigns').set(definitionColumns(c)).where('id', '=', campaignId).execute();
+  await trx.deleteFrom('campaign_offers').where('campaign_id', '=', campaignId).execute();
+  await writeOffers(trx, campaignId, c.offerIds);
+}
+
+/** A stored definition as API input again (PATCH merges the changed fields into it). */
+export function inputOf(c: CampaignDefinition): CampaignInput {
+  const hhmm = (m: number) =>
+    `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  return {
+    name: c.name,
+    purpose: c.purpose,
+    audience: c.audience,
+    offer_mode: c.offerMode,
+    offer_ids: [...c.offerIds],
+    channels: [...c.channels],
+    channel_strategy: c.channelStrategy,
+    quiet_hours: c.quietHours ? `${hhmm(c.quietHours.startMinute)}-${hhmm(c.quietHours.endMinute)}` : null,
+    frequency_cap: c.frequencyCap ? `${c.frequencyCap.max}/${c.frequencyCap.windowHours}h` : null,
+    send_rate_per_second: c.sendRatePerSecond ?? null,
+  };
+}
+
 /** Stores a new campaign as a draft. Fixed offers must exist and share the campaign's purpose (N3). */
 export async function createCampaign(db: Db, c: CampaignDefinition, actor: Actor): Promise<StoredCampaign> {
   return db.transaction().execute(async (trx) => {
-    if (c.offerIds.length > 0) {
-      const offers = await trx
-        .selectFrom('offers')
-        .select(['id', 'purpose'])
-        .where('id', 'in', c.offerIds)
-        .execute();
-      const problems = c.offerIds.flatMap((id, i) => {
-        const o = offers.find((x) => x.id === id);
-        if (!o) return [{ field: `offer_ids/${i}`, message: `offer ${id} does not exist` }];
-        return o.purpose === c.purpose
-          ? []
-          : [{ field: `offer_ids/${i}`, message: `offer ${id} is for ${o.purpose}, not ${c.purpose}` }];
-      });
-      if (problems.length > 0) throw new ValidationError(problems);
-    }
+    await checkFixedOffers(trx, c);
     const row = await trx
       .insertInto('campaigns')
-      .values({
-        name: c.name,
-        purpose: c.purpose,
-        audience: JSON.stringify(c.audience),
-        offer_mode: c.offerMode,
-        channels: [...c.channels],
-        channel_strategy: c.channelStrategy,
-        quiet_start_minute: c.quietHours?.startMinute ?? null,
-        quiet_end_minute: c.quietHours?.endMinute ?? null,
-        frequency_cap_max: c.frequencyCap?.max ?? null,
-        frequency_cap_window_hours: c.frequencyCap?.windowHours ?? null,
-        send_rate_per_second: c.sendRatePerSecond ?? null,
-        created_by: actor.id,
-      })
+      .values({ ...definitionColumns(c), created_by: actor.id })
       .returning(['id', 'status', 'version'])
       .executeTakeFirstOrThrow();
-    if (c.offerIds.length > 0) {
-      await trx
-        .insertInto('campaign_offers')
-        .values(c.offerIds.map((offer_id) => ({ campaign_id: row.id, offer_id })))
-        .execute();
-    }
+    await writeOffers(trx, row.id, c.offerIds);
     await audit(trx, {
       actor,
       action: 'campaign.create',

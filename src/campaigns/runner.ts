@@ -8,8 +8,10 @@ import { sendJob } from '../queue/send-jobs.js';
 import { clockAt } from '../segmentation/rules.js';
 import { effectivePolicy } from './campaign.js';
 import { loadCampaign } from './campaigns.repository.js';
+import { markRunStarted, settleCampaigns } from './lifecycle.js';
 import { candidateOffers } from './offers-for-run.js';
 import { addFunnel, type ChunkPlan, type Funnel, nextChunk, planChunk } from './plan.js';
+import { testSendAudience } from './test-send.js';
 
 /** Another runner holds the run's lease: the job is retried later (BullMQ backoff). */
 export class RunBusyError extends Error {
@@ -185,7 +187,10 @@ export async function runCampaign(
     if (!current || !['pending', 'running'].includes(current.status)) return 'already_finished';
     throw new RunBusyError(`run ${runId} is held by another runner`);
   }
-  const campaign = await loadCampaign(db, run.campaign_id);
+  const stored = await loadCampaign(db, run.campaign_id);
+  // A test send goes to the seed list only; it leaves the campaign's status alone (lifecycle.ts).
+  const campaign = run.trigger === 'test' ? { ...stored, audience: await testSendAudience(db) } : stored;
+  if (run.trigger !== 'test') await markRunStarted(db, campaign.id, run.id);
   const runRef = { id: run.id, campaignId: campaign.id, purpose: campaign.purpose };
   const log = logger.child({ runId, campaignId: campaign.id });
 
@@ -316,5 +321,6 @@ export async function runCampaign(
     .where('lease_owner', '=', options.owner)
     .execute();
   log.info({ funnel }, 'campaign run completed');
+  if (run.trigger !== 'test') await settleCampaigns(db, campaign.id);
   return 'completed';
 }

@@ -24,6 +24,19 @@ export async function startRun(
   runsQueue: Queue,
   input: { campaignId: number; trigger: 'manual' | 'schedule' | 'test'; occurrenceKey: string },
 ): Promise<{ runId: number; created: boolean }> {
+  const run = await createRun(db, input);
+  await enqueueRun(runsQueue, run.runId);
+  return run;
+}
+
+/**
+ * The row half of startRun: usable inside a transaction (the lifecycle creates the run with the
+ * status change), then `enqueueRun` after the commit so that a runner never sees an uncommitted run.
+ */
+export async function createRun(
+  db: Db,
+  input: { campaignId: number; trigger: 'manual' | 'schedule' | 'test'; occurrenceKey: string },
+): Promise<{ runId: number; created: boolean }> {
   const campaign = await db
     .selectFrom('campaigns')
     .select(['id', 'version'])
@@ -49,14 +62,17 @@ export async function startRun(
       .where('campaign_id', '=', campaign.id)
       .where('occurrence_key', '=', input.occurrenceKey)
       .executeTakeFirstOrThrow());
-  await runsQueue.add('run', { runId: run.id } satisfies RunJobData, {
-    jobId: `run${run.id}`,
+  return { runId: run.id, created: inserted !== undefined };
+}
+
+export async function enqueueRun(runsQueue: Queue, runId: number): Promise<void> {
+  await runsQueue.add('run', { runId } satisfies RunJobData, {
+    jobId: `run${runId}`,
     attempts: 50,
     backoff: { type: 'fixed', delay: 2_000 },
     removeOnComplete: true,
     removeOnFail: { age: 7 * 24 * 3600 },
   });
-  return { runId: run.id, created: inserted !== undefined };
 }
 
 /**

@@ -73,6 +73,12 @@ export interface Config {
     /** How long a runner's claim on a run lasts without progress before another may take it over. */
     readonly leaseMs: number;
   };
+  readonly campaigns: {
+    /** Four-eyes: a campaign is scheduled or run only after a second person approved its version. */
+    readonly approvalRequired: boolean;
+    /** Client numbers a test send goes to (consent and every other check still apply). */
+    readonly testSeedClientNumbers: readonly string[];
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: readonly ConfigProblem[] };
@@ -240,6 +246,21 @@ function readPolicy(r: EnvReader): Config['policy'] {
   };
 }
 
+function readCampaigns(r: EnvReader): Config['campaigns'] {
+  const seeds = (r.optional('CAMPAIGN_TEST_SEED_CLIENT_NUMBERS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = seeds.filter((s) => !/^[A-Za-z0-9_-]{1,64}$/.test(s));
+  if (bad.length > 0)
+    r.problem('CAMPAIGN_TEST_SEED_CLIENT_NUMBERS', `${bad.length} entries are not client numbers`);
+  if (seeds.length > 100) r.problem('CAMPAIGN_TEST_SEED_CLIENT_NUMBERS', 'at most 100 client numbers');
+  return {
+    approvalRequired: r.boolean('CAMPAIGN_APPROVAL_REQUIRED', true),
+    testSeedClientNumbers: [...new Set(seeds)],
+  };
+}
+
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
@@ -284,6 +305,7 @@ export function loadConfig(env: Env): ConfigResult {
       chunkSize: r.integer('RUN_CHUNK_SIZE', 5000, { min: 100, max: 100_000 }),
       leaseMs: r.integer('RUN_LEASE_SECONDS', 60, { min: 2, max: 3600 }) * 1000,
     },
+    campaigns: readCampaigns(r),
   };
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };

@@ -178,6 +178,15 @@ export interface DsrRequestsTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface EmergencyStopsTable {
+  id: GeneratedAlways<number>;
+  stopped_at: Generated<Timestamp>;
+  stopped_by: string;
+  reason: string | null;
+  resumed_at: Timestamp | null;
+  resumed_by: string | null;
+}
+
 export interface ErasureTombstonesTable {
   client_number_hash: string;
   recipient_id: number;
@@ -319,6 +328,7 @@ export interface Database {
   consents: ConsentsTable;
   devices: DevicesTable;
   dsr_requests: DsrRequestsTable;
+  emergency_stops: EmergencyStopsTable;
   erasure_tombstones: ErasureTombstonesTable;
   idempotency_keys: IdempotencyKeysTable;
   message_events: MessageEventsTable;

@@ -1,7 +1,9 @@
 import { registerAuditRoutes } from '../audit/audit.routes.js';
+import { registerCampaignRoutes } from '../campaigns/campaigns.routes.js';
 import { registerConsentRoutes } from '../consent/consent.routes.js';
 import { registerDsrRoutes } from '../dsr/dsr.routes.js';
 import { registerNoticeRoutes } from '../notices/notices.routes.js';
+import { registerEmergencyRoutes } from '../ops/emergency.routes.js';
 import { registerRecipientRoutes } from '../recipients/recipients.routes.js';
 import { registerReportRoutes } from '../reports/reports.routes.js';
 import type { HttpContext, TypedApp } from './app.js';
@@ -14,4 +16,6 @@ export function registerV1(app: TypedApp, ctx: HttpContext): void {
   registerDsrRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerReportRoutes(app, ctx);
+  registerCampaignRoutes(app, ctx);
+  registerEmergencyRoutes(app, ctx);
 }

@@ -5,6 +5,7 @@ import {
   loadCampaign,
   type StoredCampaign,
 } from '../../src/campaigns/campaigns.repository.js';
+import { approveCampaign, submitCampaign } from '../../src/campaigns/lifecycle.js';
 import { type RunOutcome, runCampaign } from '../../src/campaigns/runner.js';
 import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
@@ -35,12 +36,20 @@ export async function runNow(
     trigger: 'manual',
     occurrenceKey: options.occurrence ?? `test-${Date.now()}-${Math.random()}`,
   });
-  const outcome = await runCampaign(
+  return { runId, outcome: await runInProcess(deps, runId, options) };
+}
+
+/** Runs an existing run (run-now, test send, a tick) in this process, as the runner role would. */
+export function runInProcess(
+  deps: Deps,
+  runId: number,
+  options: { chunkSize?: number; owner?: string } = {},
+): Promise<RunOutcome> {
+  return runCampaign(
     { db: deps.db, logger: deps.logger, config: deps.config, sendQueues: sendQueuesOf(deps) },
     runId,
     { owner: options.owner ?? 'test-runner', chunkSize: options.chunkSize ?? 500, leaseMs: 30_000 },
   );
-  return { runId, outcome };
 }
 
 /** How many messages of a run are still open (queued or sending). */
@@ -52,4 +61,10 @@ export async function openMessages(deps: Deps, runId: number): Promise<number> {
     .where('status', 'in', ['queued', 'sending'])
     .executeTakeFirstOrThrow();
   return Number(open.n);
+}
+
+/** Four eyes as two operators: `test` (the creator) submits, `colleague` approves. */
+export async function submitAndApprove(deps: Deps, campaignId: number): Promise<void> {
+  await submitCampaign(deps, campaignId, { type: 'operator', id: 'test' });
+  await approveCampaign(deps, campaignId, { type: 'operator', id: 'colleague' });
 }

@@ -1,4 +1,5 @@
 import { startCampaignRunner } from '../../campaigns/runner-role.js';
+import { startScheduler } from '../../campaigns/scheduler-role.js';
 import { createChannelSender } from '../../channels/senders.js';
 import { formatProblems, loadConfig } from '../../config/config.js';
 import { startMaintenance } from '../../delivery/maintenance-role.js';
@@ -58,4 +59,10 @@ export const campaignRunner = role(
   'campaign-runner',
   'campaign-runner                     run campaigns: segmentation, offer matching, fan-out to the send queues',
   startCampaignRunner,
+);
+
+export const scheduler = role(
+  'scheduler',
+  'scheduler                           campaign schedules: re-create them from PostgreSQL, start a run per tick',
+  startScheduler,
 );
