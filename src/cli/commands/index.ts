@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { all } from './all.js';
 import { api } from './api.js';
 import { apiKey } from './api-key.js';
 import { consent } from './consent.js';
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   smsWorker,
   pushWorker,
   maintenance,
+  all,
   apiKey,
   consent,
   importCommand,
