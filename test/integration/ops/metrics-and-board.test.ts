@@ -201,6 +201,14 @@ describe('ops: /metrics and the queue board', () => {
     });
     expect(ui.statusCode).toBe(200);
     expect(ui.headers['content-type']).toMatch(/text\/html/);
+    // the page's scripts are served by the board's static files (behind the same credentials)
+    const script = /src="([^"]+\.js)"/.exec(ui.body)?.[1];
+    expect(script).toBeDefined();
+    const url = script?.startsWith('/') ? script : `/admin/queues/${script}`;
+    expect((await api.app.inject({ method: 'GET', url })).statusCode).toBe(401);
+    const asset = await api.app.inject({ method: 'GET', url, headers: { authorization: basic(ops) } });
+    expect(asset.statusCode).toBe(200);
+    expect(asset.headers['content-type']).toMatch(/javascript/);
   });
 
   it('/admin/queues audits what an operator changes and refuses to write job data (N16)', async () => {
