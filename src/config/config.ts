@@ -30,6 +30,8 @@ export interface Config {
   readonly database: { readonly url: string; readonly ownerUrl: string; readonly poolSize: number };
   readonly redis: { readonly url: string; readonly queuePrefix: string };
   readonly http: { readonly host: string; readonly port: number; readonly publicBaseUrl: string };
+  /** A role's own `GET /metrics` listener on HTTP_HOST (docs/operations.md); absent: off. */
+  readonly metrics: { readonly port?: number };
   readonly logLevel: LogLevel;
   /** The current key signs; previous keys still verify (rotation). */
   readonly signing: { readonly current: SigningKey; readonly previous: readonly SigningKey[] };
@@ -293,6 +295,10 @@ export function loadConfig(env: Env): ConfigResult {
       port: r.integer('HTTP_PORT', 8080, { min: 0, max: 65535 }),
       publicBaseUrl: publicBaseUrl?.toString().replace(/\/$/, '') ?? '',
     },
+    metrics:
+      r.raw('METRICS_PORT') === undefined
+        ? {}
+        : { port: r.integer('METRICS_PORT', 0, { min: 1, max: 65535 }) },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     signing: readSigning(r),
     pseudonymSecret: r.secret('PSEUDONYM_SECRET', 32),

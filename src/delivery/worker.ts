@@ -2,6 +2,7 @@ import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Deps } from '../deps.js';
 import type { Channel } from '../domain/vocabulary.js';
 import { scrubText } from '../logging/scrub.js';
+import { type SendOutcome, sendMetrics } from '../metrics/process-metrics.js';
 import { SEND_QUEUES } from '../queue/names.js';
 import { createRedis } from '../queue/redis.js';
 import { parseSendJob } from '../queue/send-jobs.js';
@@ -32,6 +33,12 @@ export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 
 export type JobResult =
   | { readonly messageId: number; readonly result: 'sent' | 'indeterminate' | 'failed' | 'not_queued' }
   | { readonly messageId: number; readonly result: 'skipped'; readonly reason: string };
+
+/** The metric outcome of a recorded outcome: a retry on the last attempt ends the message as failed. */
+function metricOutcome(outcome: Outcome): SendOutcome {
+  if (outcome.kind === 'retry') return outcome.lastAttempt ? 'failed' : 'retried';
+  return outcome.kind;
+}
 
 function toOutcome(result: SendResult, lastAttempt: boolean): Outcome {
   switch (result.kind) {
@@ -94,13 +101,18 @@ export function startChannelWorker(
       const id = data.messageId;
       const claim = await claims.submit(id);
       if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
-      if (claim.kind === 'skipped') return { messageId: id, result: 'skipped', reason: claim.reason };
+      if (claim.kind === 'skipped') {
+        sendMetrics.skipped(channel, claim.reason);
+        return { messageId: id, result: 'skipped', reason: claim.reason };
+      }
       if (claim.kind === 'deferred') {
         await job.moveToDelayed(claim.until.getTime(), token);
         throw new DelayedError();
       }
+      const claimedAt = performance.now();
       const prepared = await prepares.submit(id);
       if (!prepared.ok) {
+        sendMetrics.outcome(channel, 'failed');
         await records.submit({
           id,
           outcome: {
@@ -125,6 +137,7 @@ export function startChannelWorker(
       }
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const outcome = toOutcome(result, lastAttempt);
+      sendMetrics.attempt(channel, metricOutcome(outcome), (performance.now() - claimedAt) / 1000);
       await records.submit({ id, outcome });
       // Push names dead tokens whatever the outcome: one device may accept while another's token died.
       for (const t of result.deadTokens ?? []) {

@@ -8,6 +8,7 @@ import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { checkReadiness } from '../health/readiness.js';
 import { registerInbound } from '../inbound/inbound.routes.js';
+import { registerOps } from '../ops/ops.routes.js';
 import { registerAuth } from './auth.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 import { registerV1 } from './v1.js';
@@ -159,5 +160,6 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
 
   await app.register(async (v1) => registerV1(v1 as TypedApp, ctx), { prefix: '/v1' });
   await app.register(async (inbound) => registerInbound(inbound as TypedApp, ctx));
+  await app.register(async (ops) => registerOps(ops as TypedApp, ctx));
   return app;
 }

@@ -6,8 +6,8 @@ import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The scope a route needs; routes without one must be marked public. */
-    scope?: Scope;
+    /** The scope a route needs, or a list of which any one will do; routes without one must be marked public. */
+    scope?: Scope | readonly Scope[];
     public?: boolean;
   }
   interface FastifyRequest {
@@ -29,8 +29,12 @@ export function registerAuth(app: TypedApp, ctx: HttpContext): void {
     if (!match?.[1]) throw new UnauthorizedError('an API key is required: Authorization: Bearer cc_...');
     const principal = await ctx.verifyApiKey(match[1]);
     if (!principal) throw new UnauthorizedError('the API key is unknown, revoked or expired');
-    if (config.scope === undefined || !principal.scopes.includes(config.scope)) {
-      throw new ForbiddenError(`this API key lacks the scope ${config.scope ?? '(none declared)'}`);
+    const needed: readonly Scope[] =
+      config.scope === undefined ? [] : typeof config.scope === 'string' ? [config.scope] : config.scope;
+    if (!needed.some((scope) => principal.scopes.includes(scope))) {
+      throw new ForbiddenError(
+        `this API key lacks the scope ${needed.length === 0 ? '(none declared)' : needed.join(' or ')}`,
+      );
     }
     request.principal = principal;
   });

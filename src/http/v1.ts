@@ -4,6 +4,7 @@ import { registerConsentRoutes } from '../consent/consent.routes.js';
 import { registerDsrRoutes } from '../dsr/dsr.routes.js';
 import { registerNoticeRoutes } from '../notices/notices.routes.js';
 import { registerEmergencyRoutes } from '../ops/emergency.routes.js';
+import { registerOfferRoutes } from '../offers/offers.routes.js';
 import { registerRecipientRoutes } from '../recipients/recipients.routes.js';
 import { registerReportRoutes } from '../reports/reports.routes.js';
 import type { HttpContext, TypedApp } from './app.js';
@@ -18,4 +19,5 @@ export function registerV1(app: TypedApp, ctx: HttpContext): void {
   registerReportRoutes(app, ctx);
   registerCampaignRoutes(app, ctx);
   registerEmergencyRoutes(app, ctx);
+  registerOfferRoutes(app, ctx);
 }

@@ -90,7 +90,14 @@ export async function createOffer(db: Db, input: unknown, who: Who): Promise<Off
  * Replaces an offer's definition and all its contents at once: a channel worker reading the offer
  * meanwhile sees the old contents or the new, never a mix. The key names the offer and does not change.
  */
-export async function updateOffer(db: Db, key: string, input: unknown, who: Who): Promise<OfferDetails> {
+export async function updateOffer(
+  db: Db,
+  key: string,
+  input: unknown,
+  who: Who,
+  /** Optimistic check: refuse (409 `offer_changed`) when the offer was updated after this read. */
+  expected?: { readonly updatedAt: Date },
+): Promise<OfferDetails> {
   const check = validateOfferInput(input);
   if (!check.ok) throw new ValidationError(check.problems);
   const def = check.value;
@@ -100,6 +107,12 @@ export async function updateOffer(db: Db, key: string, input: unknown, who: Who)
   return db.transaction().execute(async (trx) => {
     const before = await lockOfferByKey(trx, key);
     if (!before) throw new NotFoundError('offer');
+    if (expected !== undefined && before.updatedAt.getTime() !== expected.updatedAt.getTime()) {
+      throw new ConflictError(
+        'the offer changed since it was read; read it again and retry',
+        'offer_changed',
+      );
+    }
     if (before.status === 'archived') {
       throw new ConflictError('an archived offer cannot be changed', 'offer_archived');
     }

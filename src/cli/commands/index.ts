@@ -1,4 +1,5 @@
 import type { Command } from '../command.js';
+import { all } from './all.js';
 import { api } from './api.js';
 import { apiKey } from './api-key.js';
 import { campaign } from './campaign.js';
@@ -22,6 +23,7 @@ export const COMMANDS: readonly Command[] = [
   smsWorker,
   pushWorker,
   maintenance,
+  all,
   apiKey,
   consent,
   campaign,

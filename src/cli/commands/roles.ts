@@ -6,12 +6,35 @@ import { startMaintenance } from '../../delivery/maintenance-role.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../delivery/worker.js';
 import { buildDeps, type Deps } from '../../deps.js';
 import type { Channel } from '../../domain/vocabulary.js';
+import { startMetricsServer } from '../../metrics/metrics-server.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { runUntilSignal, type Stop } from '../lifecycle.js';
 
+/** Starts a role in a process whose dependencies are built: returns its graceful stop. */
+export type StartRole = (deps: Deps) => Promise<Stop>;
+
+/**
+ * The role, plus its own `GET /metrics` listener when METRICS_PORT is set (docs/operations.md); the
+ * listener closes after the role has stopped, so the last counts stay scrapeable while it drains.
+ */
+function withMetricsListener(start: StartRole): StartRole {
+  return async (deps) => {
+    const port = deps.config.metrics.port;
+    const listener = port === undefined ? undefined : await startMetricsServer(deps.config.http.host, port);
+    const stop = await start(deps).catch(async (err: unknown) => {
+      await listener?.stop();
+      throw err;
+    });
+    return async () => {
+      await stop();
+      await listener?.stop();
+    };
+  };
+}
+
 /** A long-lived process role: configuration, dependencies, start, then stop on SIGTERM. */
-function role(name: string, usage: string, start: (deps: Deps) => Promise<Stop>): Command {
+export function role(name: string, usage: string, start: StartRole): Command {
   return {
     name,
     usage,
@@ -22,7 +45,7 @@ function role(name: string, usage: string, start: (deps: Deps) => Promise<Stop>)
         return EXIT.usage;
       }
       const deps = buildDeps(loaded.config, { role: name });
-      return runUntilSignal(deps, () => start(deps));
+      return runUntilSignal(deps, () => withMetricsListener(start)(deps));
     },
   };
 }
@@ -33,8 +56,9 @@ export const maintenance = role(
   startMaintenance,
 );
 
-function channelRole(channel: Channel, what: string): Command {
-  return role(channel, `${channel.padEnd(36)}${what}`, async (deps) => {
+/** The channel worker of one channel with the configured lease, concurrency and rate. */
+export function startChannelRole(channel: Channel): StartRole {
+  return async (deps) => {
     const { stop } = startChannelWorker(deps, channel, createChannelSender(channel, deps.config), {
       ...DEFAULT_WORKER_OPTIONS,
       leaseSeconds: deps.config.policy.sendLeaseSeconds,
@@ -42,7 +66,11 @@ function channelRole(channel: Channel, what: string): Command {
       ratePerSecond: deps.config[channel].ratePerSecond,
     });
     return stop;
-  });
+  };
+}
+
+function channelRole(channel: Channel, what: string): Command {
+  return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel));
 }
 
 export const emailWorker = channelRole(
