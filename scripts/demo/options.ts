@@ -19,7 +19,8 @@ export interface DemoOptions {
   readonly ratePerSecond: number;
   /** Where the roles' logs and the fakes' delivery log go (emptied by every run). */
   readonly dir: string;
-  readonly inject?: InjectedFault;
+  /** Test-only: faults to inject before the check (`--inject duplicate,after-withdrawal`). */
+  readonly inject: readonly InjectedFault[];
 }
 
 export const USAGE = `usage: bash scripts/demo.sh [--size N] [--withdrawals N] [--keep-running] [--http-port N]
@@ -80,9 +81,9 @@ export function parseDemoArgs(
   if (!NAME.test(database)) problems.push('--database must be a-z, 0-9 and _, starting with a letter');
   const queuePrefix = values['queue-prefix'] ?? 'ccdemo';
   if (!PREFIX.test(queuePrefix)) problems.push('--queue-prefix must be 1-32 letters, digits, _ or -');
-  const inject = values.inject;
-  if (inject !== undefined && inject !== 'duplicate' && inject !== 'after-withdrawal') {
-    problems.push('--inject is duplicate or after-withdrawal');
+  const inject = values.inject === undefined ? [] : values.inject.split(',');
+  if (inject.some((f) => f !== 'duplicate' && f !== 'after-withdrawal')) {
+    problems.push('--inject is a comma-separated list of duplicate, after-withdrawal');
   }
   if (problems.length > 0) return { ok: false, problems };
   return {
@@ -96,7 +97,7 @@ export function parseDemoArgs(
       httpPort,
       ratePerSecond,
       dir: values.dir ?? '.data/demo',
-      ...(inject !== undefined ? { inject: inject as InjectedFault } : {}),
+      inject: inject as InjectedFault[],
     },
   };
 }

@@ -34,7 +34,7 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /**
  * Prints what is happening while the campaign sends: one line rewritten in place on a terminal,
- * a line every few seconds otherwise (logs, CI, a pipe).
+ * a line every 10 s otherwise (logs, CI, a pipe).
  */
 export function createProgress(out: NodeJS.WriteStream) {
   const tty = out.isTTY === true;
@@ -47,7 +47,7 @@ export function createProgress(out: NodeJS.WriteStream) {
       const ended = counts.total - counts.open;
       const rate = ((ended - last.ended) * 1000) / Math.max(1, now - last.at);
       last = { at: now, ended };
-      if (!tty && now - printedAt < 5_000) return;
+      if (!tty && now - printedAt < 10_000) return;
       printedAt = now;
       const parts = CHANNELS.map((ch) => {
         const c = counts.byChannel[ch] ?? {};
