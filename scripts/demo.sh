@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# README command (1): the main job. Until the demo campaign lands (issue 6) it sets up everything —
-# dependencies, PostgreSQL and Redis, the schema — and reports readiness.
+# README command (1): the main job. Sets up everything — dependencies, PostgreSQL and Redis, the
+# schema — checks readiness, then runs a real campaign end to end against the local provider fakes
+# and checks the fakes' delivery log itself (scripts/demo/demo.ts, docs/demo.md). Arguments go to
+# the demo: bash scripts/demo.sh --size 5000 --keep-running
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -15,3 +17,11 @@ eval "$services_env"
 set +a
 npx --no-install tsx workers/consentcast.ts migrate latest
 npx --no-install tsx workers/consentcast.ts ready
+# One demo at a time: a second one would drop the first one's database under it.
+mkdir -p .data
+exec 8>.data/demo.lock
+if ! flock -n 8; then
+  echo "demo: another demo is running in this checkout (.data/demo.lock)" >&2
+  exit 1
+fi
+exec node --import tsx scripts/demo/demo.ts "$@"

@@ -178,7 +178,8 @@ export async function currentConsents(db: Db, recipientId: number) {
     .selectFrom('consents')
     .select(['purpose', 'channel', 'status', 'source', 'occurred_at', 'notice_version', 'updated_at'])
     .where('recipient_id', '=', recipientId)
-    .orderBy(['purpose', 'channel'])
+    .orderBy('purpose')
+    .orderBy('channel')
     .execute();
 }
 
@@ -223,7 +224,7 @@ export async function endAllGrants(
     .where('status', '=', 'granted');
   if (input.channels) query = query.where('channel', 'in', input.channels);
   if (input.purposes) query = query.where('purpose', 'in', input.purposes);
-  const live = await query.orderBy(['purpose', 'channel']).forUpdate().execute();
+  const live = await query.orderBy('purpose').orderBy('channel').forUpdate().execute();
   if (live.length === 0) return [];
   return recordConsentChanges(trx, pseudonymSecret, {
     ...input,

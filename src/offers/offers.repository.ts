@@ -162,7 +162,8 @@ async function withContents(db: Db, row: OfferRow | undefined): Promise<Offer | 
     .selectFrom('offer_contents')
     .selectAll()
     .where('offer_id', '=', row.id)
-    .orderBy(['channel', 'locale'])
+    .orderBy('channel')
+    .orderBy('locale')
     .execute();
   return toDefinition(row, toContents(contents));
 }
@@ -218,7 +219,9 @@ export async function listOfferSummaries(db: Db, q: OfferQuery): Promise<OfferSu
       'in',
       rows.map((r) => r.id),
     )
-    .orderBy(['offer_id', 'channel', 'locale'])
+    .orderBy('offer_id')
+    .orderBy('channel')
+    .orderBy('locale')
     .execute();
   return rows.map((row) => {
     const locales: Partial<Record<Channel, Locale[]>> = {};
