@@ -1,10 +1,9 @@
 import type { Actor } from '../../src/auth/actor.js';
 import { parseCampaign } from '../../src/campaigns/campaign.js';
 import { createCampaign } from '../../src/campaigns/campaigns.repository.js';
-import { startRun } from '../../src/campaigns/runs.repository.js';
+import { approveCampaign, runCampaignNow, submitCampaign } from '../../src/campaigns/lifecycle.js';
 import type { Deps } from '../../src/deps.js';
 import { ValidationError } from '../../src/errors/validation-error.js';
-import { CAMPAIGN_RUNS_QUEUE } from '../../src/queue/names.js';
 
 export const DEMO_PURPOSE = 'service_offers';
 
@@ -35,25 +34,19 @@ export async function createDemoCampaign(deps: Deps, author: Actor): Promise<num
 }
 
 /**
- * Approves the campaign and starts one run now; resolves with the run id. The campaign-runner role
- * takes the run from the `campaign-runs` queue.
- *
- * Today the lifecycle (issue 6: submit → approval by a second person → run-now) is not in the tree,
- * so this only creates the run (`startRun`, what the scheduler and run-now will call too) and the
- * campaign stays a draft. When the lifecycle lands, this becomes: submit as `author`, approve as
- * `approver` (four eyes: another person), then the lifecycle's run-now — and nothing else changes.
+ * The lifecycle a marketer goes through (issue 6): the author submits the campaign, a second person
+ * approves it (four eyes: the approver may not be the author), and the approved version is run once
+ * now. Resolves with the run id; the campaign-runner role takes the run from the `campaign-runs` queue.
  */
 export async function approveAndStart(
   deps: Deps,
   campaignId: number,
-  _people: { author: Actor; approver: Actor },
+  people: { author: Actor; approver: Actor },
 ): Promise<number> {
-  const runsQueue = deps.queues.get(CAMPAIGN_RUNS_QUEUE);
-  if (!runsQueue) throw new Error('no campaign-runs queue');
-  const { runId } = await startRun(deps.db, runsQueue, {
-    campaignId,
-    trigger: 'manual',
-    occurrenceKey: `demo-${new Date().toISOString()}`,
-  });
+  if (deps.config.campaigns.approvalRequired) {
+    await submitCampaign(deps, campaignId, people.author, 'demo campaign');
+    await approveCampaign(deps, campaignId, people.approver, { reason: 'demo: checked offers and audience' });
+  }
+  const { runId } = await runCampaignNow(deps, campaignId, people.author);
   return runId;
 }

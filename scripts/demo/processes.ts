@@ -8,17 +8,11 @@ import type { FakePorts } from '../../test/fakes/fakes.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
- * The roles the demo runs, each as its own `consentcast <role>` process. When the `all` role lands
- * (every role in one process), this list becomes `['all']`.
+ * The roles the demo runs: `all` is every role (api, campaign-runner, scheduler, email, sms, push,
+ * maintenance) in one `consentcast all` process, as DESIGN.md intends for small installs and the demo.
+ * Separate processes work too: list the role names instead.
  */
-export const DEMO_ROLES: readonly string[] = [
-  'api',
-  'campaign-runner',
-  'email',
-  'sms',
-  'push',
-  'maintenance',
-];
+export const DEMO_ROLES: readonly string[] = ['all'];
 
 export type Env = Record<string, string | undefined>;
 

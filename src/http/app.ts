@@ -1,6 +1,11 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
 import { type ApiKeyVerifier, createApiKeyVerifier } from '../auth/api-keys.js';
 import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors/conflict-error.js';
@@ -10,6 +15,7 @@ import { checkReadiness } from '../health/readiness.js';
 import { registerInbound } from '../inbound/inbound.routes.js';
 import { registerOps } from '../ops/ops.routes.js';
 import { registerAuth } from './auth.js';
+import { type OpenApiLike, renderDocsPage } from './docs-page.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 import { registerV1 } from './v1.js';
 import { createRequestValidator } from './validation.js';
@@ -58,7 +64,7 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Request logs are written by the onResponse hook below with the route pattern, never the URL:
     // URLs carry client numbers and tokens.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
     bodyLimit: 1_048_576,
@@ -157,6 +163,9 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
     return reply.code(readiness.ready ? 200 : 503).send(readiness);
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(renderDocsPage(app.swagger() as OpenApiLike)),
+  );
 
   await app.register(async (v1) => registerV1(v1 as TypedApp, ctx), { prefix: '/v1' });
   await app.register(async (inbound) => registerInbound(inbound as TypedApp, ctx));

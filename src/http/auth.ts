@@ -23,7 +23,8 @@ export function registerAuth(app: TypedApp, ctx: HttpContext): void {
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async (request) => {
     const config = request.routeOptions.config;
-    if (config.public === true) return;
+    // No route matched: the not-found handler answers 404 (an unknown path is not an auth question).
+    if (request.routeOptions.url === undefined || config.public === true) return;
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer (\S+)$/.exec(header);
     if (!match?.[1]) throw new UnauthorizedError('an API key is required: Authorization: Bearer cc_...');

@@ -205,6 +205,24 @@ describe('the /v1 API contract', () => {
     }
   });
 
+  it('serves /docs as a self-contained page listing every /v1 operation of the OpenAPI document', async () => {
+    const doc = (await api.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const reply = await api.app.inject({ method: 'GET', url: '/docs' });
+    expect(reply.statusCode).toBe(200);
+    expect(reply.headers['content-type']).toContain('text/html');
+    for (const path of Object.keys(doc.paths)) expect(reply.body).toContain(`<code>${path}</code>`);
+    expect(reply.body).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)/);
+  });
+
+  it('answers an unknown path with 404, with or without a key', async () => {
+    for (const headers of [{}, { authorization: `Bearer ${all}` }]) {
+      const reply = await api.app.inject({ method: 'GET', url: '/v1/no-such-thing', headers });
+      expect(reply.statusCode).toBe(404);
+    }
+  });
+
   it('never writes client numbers or personal data into request logs', async () => {
     await api.app.inject({
       method: 'PUT',
