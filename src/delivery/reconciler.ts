@@ -8,7 +8,10 @@ import { sendJob, sendJobId } from '../queue/send-jobs.js';
 export interface ReconcileResult {
   /** Messages left `sending` past their lease: the worker died between send and record. */
   readonly indeterminate: number;
-  /** `queued` messages whose job Redis no longer had (Redis lost its data): enqueued again. */
+  /**
+   * `queued` messages their run had enqueued whose job Redis no longer had (Redis lost its data):
+   * enqueued again.
+   */
   readonly reenqueued: number;
 }
 
@@ -45,6 +48,21 @@ export async function reconcile(
       .where('status', '=', 'queued')
       .where('id', '>', after)
       .where('created_at', '<', sql<Date>`now() - make_interval(secs => ${options.graceSeconds}::int)`)
+      // Only messages their run has already enqueued (or whose run has ended): a chunk the runner has
+      // written but not yet enqueued is the runner's to enqueue (on resume too), not a lost job.
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('campaign_runs as r')
+            .select(sql`1`.as('one'))
+            .whereRef('r.id', '=', 'messages.run_id')
+            .where((eb) =>
+              eb.or([
+                eb('r.enqueued_through_recipient_id', '>=', eb.ref('messages.recipient_id')),
+                eb('r.status', 'in', ['completed', 'failed', 'cancelled']),
+              ]),
+            ),
+        ),
+      )
       .orderBy('id')
       .limit(options.batch)
       .execute();

@@ -93,4 +93,37 @@ describe('the reconciler', () => {
     const again = await reconcileNow();
     expect(again.reenqueued).toBe(0);
   });
+
+  it('leaves to the runner a chunk it has written but not yet enqueued', async () => {
+    const campaign = await defineCampaign(api.deps, {
+      name: 'in flight',
+      purpose: 'service_offers',
+      channels: ['email'],
+      quiet_hours: '00:00-00:00',
+    });
+    const { runId } = await runNow(api.deps, campaign.id);
+    const messages = await api.deps.db
+      .selectFrom('messages')
+      .select(['id', 'recipient_id'])
+      .where('run_id', '=', runId)
+      .orderBy('recipient_id')
+      .execute();
+    const queue = sendQueuesOf(api.deps).email;
+    for (const m of messages) expect(await queue.remove(`m${m.id}`)).toBe(1);
+    // as if the runner had written every row but enqueued only the first half when we looked
+    const half = messages[Math.floor(messages.length / 2)];
+    if (!half) throw new Error('no messages');
+    await api.deps.db
+      .updateTable('campaign_runs')
+      .set({ status: 'running', enqueued_through_recipient_id: half.recipient_id - 1 })
+      .where('id', '=', runId)
+      .execute();
+    const enqueued = messages.filter((m) => m.recipient_id < half.recipient_id);
+    expect((await reconcileNow()).reenqueued).toBe(enqueued.length);
+    for (const m of messages) {
+      expect(await queue.getJob(`m${m.id}`), `message ${m.id}`).toSatisfy((job) =>
+        m.recipient_id < half.recipient_id ? job !== undefined : job === undefined,
+      );
+    }
+  });
 });
