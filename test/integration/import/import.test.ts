@@ -276,6 +276,29 @@ describe('importing a file that mixes valid and invalid rows', () => {
     expect(JSON.stringify(entries[0]?.details)).not.toMatch(/C-|@|Anna|token/);
   });
 
+  it('then an audit entry records the start (who, which source, which format) before the rows were written', async () => {
+    const entries = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('subject_id', '=', summary.importId)
+      .orderBy('id')
+      .execute();
+    expect(entries.map((e) => e.action)).toEqual(['recipient.import_start', 'recipient.import']);
+    expect(entries[0]).toMatchObject({
+      actor_type: 'operator',
+      actor_id: 'tester',
+      subject_type: 'import',
+      recipient_id: null,
+      details: { source: 'test.ndjson', format: 'ndjson' },
+    });
+    const firstEvent = await t.db
+      .selectFrom('consent_events')
+      .select((eb) => eb.fn.min('recorded_at').as('at'))
+      .where('request_id', '=', summary.importId)
+      .executeTakeFirstOrThrow();
+    expect(entries[0]?.occurred_at.getTime()).toBeLessThanOrEqual(new Date(String(firstEvent.at)).getTime());
+  });
+
   it('when the same file is imported again, then people are unchanged and no event is recorded twice', async () => {
     const before = await snapshot(t);
     const updatedAt = await t.db
