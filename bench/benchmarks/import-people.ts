@@ -287,8 +287,7 @@ export const benchmark: Benchmark<Setup, Prepared> = {
     {
       name: 'importer',
       role: 'subject',
-      description:
-        'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
+      description: 'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
       run: importer,
     },
     {

@@ -259,6 +259,7 @@ export async function importPeople(
   if (!dryRun) await recordImportStart(deps.db, options, importId);
   const lanes: Lane[] = [];
   let broken = false;
+  let fileError: ImportFileError | undefined;
   // A checked-out client whose connection dies emits 'error' between queries; unheard, that would
   // end the process. The failed query that follows (or the next one) reports it instead.
   const ignoreIdleError = (): void => undefined;
@@ -285,11 +286,12 @@ export async function importPeople(
       throw err;
     }
   } catch (err) {
-    // A file that cannot be read as meant (a bad CSV header) fails before anything is written.
-    if (err instanceof ImportFileError) throw err;
     failure = describeFailure(err);
-    // A connection in an unknown state (mid-transaction, mid-COPY) is not given back to the pool.
-    broken = true;
+    // A file that cannot be read as meant (a bad CSV header) fails before anything is written: it is
+    // thrown to the caller once the start's audit entry has its end. Any other failure leaves a
+    // connection in an unknown state (mid-transaction, mid-COPY), not given back to the pool.
+    if (err instanceof ImportFileError) fileError = err;
+    else broken = true;
   } finally {
     for (const lane of lanes) {
       lane.client.off('error', ignoreIdleError);
@@ -314,6 +316,10 @@ export async function importPeople(
     problemsNotShown: tally.problemsNotShown,
   };
   tally.progress();
+  if (fileError !== undefined) {
+    if (!dryRun) await recordImport(deps.db, options.actor, summary).catch(() => undefined);
+    throw fileError;
+  }
   if (dryRun) return summary;
   try {
     await recordImport(deps.db, options.actor, summary);

@@ -194,6 +194,15 @@ describe('consentcast import, as a real process', () => {
     const badHeader = await runConsentcast(['import', csv], env, CLI_TIMEOUT);
     expect(badHeader.code).toBe(2);
     expect(badHeader.stderr).toMatch(/column "nickname" is not known/);
+    // The attempt is on record: its start, and its end saying why nothing was written.
+    const attempt = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('details', '@>', JSON.stringify({ source: 'bad-header.csv' }))
+      .orderBy('id')
+      .execute();
+    expect(attempt.map((a) => a.action)).toEqual(['recipient.import_start', 'recipient.import']);
+    expect(attempt[1]?.details).toMatchObject({ status: 'failed', rows: { imported: 0 } });
 
     const noConfig = await runConsentcast(['import', csv], { DATABASE_URL: t.appUrl }, CLI_TIMEOUT);
     expect(noConfig.code).toBe(2);
