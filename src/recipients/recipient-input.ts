@@ -62,6 +62,11 @@ export function canonicalTimeZone(tz: string): string | undefined {
   return canonical;
 }
 
+/** How many zone spellings are remembered (at most ZONE_CACHE_MAX; invalid ones never). */
+export function timeZoneCacheSize(): number {
+  return zoneCache.size;
+}
+
 export function isTimeZone(tz: string): boolean {
   return canonicalTimeZone(tz) !== undefined;
 }
