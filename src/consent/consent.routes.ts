@@ -23,6 +23,7 @@ import {
   type RecordedChange,
   recordConsentChanges,
 } from './ledger.js';
+import { NoticeCache } from './notice-cache.js';
 
 const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.String({
@@ -90,6 +91,7 @@ function recordedView(changes: readonly RecordedChange[]): JsonValue[] {
 
 export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
   const { db, config } = ctx.deps;
+  const notices = new NoticeCache();
 
   app.get(
     '/recipients/:clientNumber/consents',
@@ -213,6 +215,7 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
             })),
             source: body.source as ConsentSource,
             actor,
+            notices,
             ...(body.notice_version !== undefined ? { noticeVersion: body.notice_version } : {}),
             evidence: {
               requestId: request.id,

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Actor } from '../auth/actor.js';
 import { describeActor } from '../auth/actor.js';
 import { keyedHash } from '../crypto/pseudonym.js';
@@ -6,6 +7,7 @@ import type { Channel, ConsentSource, Purpose } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { type ConsentAction, type ConsentStatus, STATUS_OF } from './decision.js';
+import { NoticeCache } from './notice-cache.js';
 
 /**
  * The consent ledger (N1, N11-N13). Every change is appended to consent_events as evidence, and the
@@ -37,6 +39,8 @@ export interface RecordInput {
   readonly evidence: Evidence;
   /** A reason code for withdrawals and lapses, e.g. `relationship_closed`, `dsr_erasure`. */
   readonly reason?: string;
+  /** Where the notice's hash is looked up; without one, it is read from the database. */
+  readonly notices?: NoticeCache;
 }
 
 export interface RecordedChange {
@@ -67,12 +71,8 @@ export async function recordConsentChanges(
         message: 'is required to grant consent (the notice the person was shown)',
       });
     } else {
-      const row = await trx
-        .selectFrom('notices')
-        .select(['version', 'text_sha256'])
-        .where('version', '=', input.noticeVersion)
-        .executeTakeFirst();
-      if (row) notice = { version: row.version, sha256: row.text_sha256 };
+      const sha256 = await (input.notices ?? new NoticeCache()).sha256(trx, input.noticeVersion);
+      if (sha256 !== undefined) notice = { version: input.noticeVersion, sha256 };
       else
         problems.push({ field: 'notice_version', message: `notice "${input.noticeVersion}" is not known` });
     }
@@ -83,17 +83,11 @@ export async function recordConsentChanges(
     }
   });
   if (problems.length > 0) throw new ValidationError(problems);
-  // Shares the lock an erasure takes on the person: a grant cannot land on someone being erased.
-  const person = await trx
-    .selectFrom('recipients')
-    .select('erased_at')
-    .where('id', '=', input.recipientId)
-    .forShare()
-    .executeTakeFirst();
-  if (!person || person.erased_at !== null) throw new NotFoundError('recipient');
-
   const hash = (kind: 'actor' | 'ip' | 'user_agent', value: string | undefined) =>
     value === undefined ? null : keyedHash(pseudonymSecret, kind, value);
+  const actorHash = hash('actor', describeActor(input.actor));
+  const ipHash = hash('ip', input.evidence.ip);
+  const userAgentHash = hash('user_agent', input.evidence.userAgent);
   // Rows are locked in one global order (purpose, channel) so that two requests touching the same
   // rows in different orders cannot deadlock; the sort is stable, so changes to one row keep their order.
   const order = input.changes
@@ -105,68 +99,45 @@ export async function recordConsentChanges(
   for (const { change, index } of order) {
     const status: ConsentStatus = STATUS_OF[change.action];
     const isGrant = change.action === 'grant';
-    const event = await trx
-      .insertInto('consent_events')
-      .values({
-        recipient_id: input.recipientId,
-        purpose: change.purpose,
-        channel: change.channel,
-        action: change.action,
-        source: input.source,
-        actor_hash: hash('actor', describeActor(input.actor)),
-        notice_version: isGrant && notice ? notice.version : null,
-        notice_sha256: isGrant && notice ? notice.sha256 : null,
-        request_id: input.evidence.requestId ?? null,
-        ip_hash: hash('ip', input.evidence.ip),
-        user_agent_hash: hash('user_agent', input.evidence.userAgent),
-        reason: isGrant ? null : (input.reason ?? null),
-        occurred_at: change.occurredAt,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const state = await trx
-      .insertInto('consents')
-      .values({
-        recipient_id: input.recipientId,
-        purpose: change.purpose,
-        channel: change.channel,
-        status,
-        source: input.source,
-        occurred_at: change.occurredAt,
-        event_id: event.id,
-        notice_version: isGrant && notice ? notice.version : null,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['recipient_id', 'purpose', 'channel'])
-          .doUpdateSet((eb) => ({
-            status: eb.ref('excluded.status'),
-            source: eb.ref('excluded.source'),
-            occurred_at: eb.ref('excluded.occurred_at'),
-            event_id: eb.ref('excluded.event_id'),
-            notice_version: eb.ref('excluded.notice_version'),
-            updated_at: new Date(),
-          }))
-          .where((eb) =>
-            eb.or([
-              eb('excluded.occurred_at', '>', eb.ref('consents.occurred_at')),
-              eb.and([
-                eb('excluded.occurred_at', '=', eb.ref('consents.occurred_at')),
-                eb('consents.status', '=', 'granted'),
-                eb('excluded.status', '<>', 'granted'),
-              ]),
-            ]),
-          ),
+    const noticeVersion = isGrant && notice ? notice.version : null;
+    const noticeSha256 = isGrant && notice ? notice.sha256 : null;
+    // One statement per change: the person (FOR SHARE, the lock an erasure takes: a grant cannot land
+    // on someone being erased), the evidence, and the current state by the rule of `supersedes`.
+    const { rows } = await sql<{ id: number; applied: boolean }>`
+      WITH person AS (
+        SELECT id FROM recipients WHERE id = ${input.recipientId} AND erased_at IS NULL FOR SHARE
+      ), event AS (
+        INSERT INTO consent_events (recipient_id, purpose, channel, action, source, actor_hash, notice_version,
+                                    notice_sha256, request_id, ip_hash, user_agent_hash, reason, occurred_at)
+        SELECT id, ${change.purpose}, ${change.channel}, ${change.action}, ${input.source}, ${actorHash},
+               ${noticeVersion}, ${noticeSha256}, ${input.evidence.requestId ?? null}, ${ipHash},
+               ${userAgentHash}, ${isGrant ? null : (input.reason ?? null)}, ${change.occurredAt}
+        FROM person
+        RETURNING id, recipient_id
+      ), state AS (
+        INSERT INTO consents AS c (recipient_id, purpose, channel, status, source, occurred_at, event_id,
+                                   notice_version)
+        SELECT recipient_id, ${change.purpose}, ${change.channel}, ${status}, ${input.source},
+               ${change.occurredAt}, id, ${noticeVersion}
+        FROM event
+        ON CONFLICT (recipient_id, purpose, channel) DO UPDATE
+        SET status = excluded.status, source = excluded.source, occurred_at = excluded.occurred_at,
+            event_id = excluded.event_id, notice_version = excluded.notice_version, updated_at = now()
+        WHERE excluded.occurred_at > c.occurred_at
+           OR (excluded.occurred_at = c.occurred_at AND c.status = 'granted' AND excluded.status <> 'granted')
+        RETURNING 1
       )
-      .returning('event_id')
-      .executeTakeFirst();
+      SELECT event.id, EXISTS (SELECT 1 FROM state) AS applied FROM event
+    `.execute(trx);
+    const event = rows[0];
+    if (event === undefined) throw new NotFoundError('recipient');
     recorded[index] = {
-      eventId: event.id,
+      eventId: Number(event.id),
       purpose: change.purpose,
       channel: change.channel,
       action: change.action,
       occurredAt: change.occurredAt,
-      applied: state !== undefined,
+      applied: event.applied,
     };
   }
   return recorded;

@@ -315,6 +315,10 @@ export interface SuppressionsTable {
   created_at: Generated<Timestamp>;
 }
 
+export interface TimeZonesTable {
+  name: string;
+}
+
 export interface Database {
   api_keys: ApiKeysTable;
   audience_list_members: AudienceListMembersTable;
@@ -339,4 +343,5 @@ export interface Database {
   recipients: RecipientsTable;
   run_exclusions: RunExclusionsTable;
   suppressions: SuppressionsTable;
+  time_zones: TimeZonesTable;
 }

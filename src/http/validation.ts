@@ -9,6 +9,34 @@ const addFormats: FormatsPlugin =
   (addFormatsModule as unknown as { default?: FormatsPlugin }).default ??
   (addFormatsModule as unknown as FormatsPlugin);
 
+/**
+ * JSON Schema's date and date-time (RFC 3339) allow the year 0000, which PostgreSQL does not have: such a
+ * value must be a 400 naming its field, not a database error. The formats ajv-formats added are kept
+ * and the year checked on top.
+ */
+function withoutYearZero(ajv: Ajv): void {
+  for (const name of ['date', 'date-time']) {
+    const base = ajv.formats[name];
+    const check =
+      typeof base === 'function'
+        ? base
+        : base instanceof RegExp
+          ? (s: string) => base.test(s)
+          : typeof base === 'object' && typeof base.validate === 'function'
+            ? (base.validate as (s: string) => boolean)
+            : undefined;
+    if (check === undefined) throw new Error(`ajv-formats gave no validator for ${name}`);
+    const validate = (s: string): boolean => !s.startsWith('0000') && check(s);
+    const compare = typeof base === 'object' && 'compare' in base ? base.compare : undefined;
+    ajv.addFormat(
+      name,
+      typeof compare === 'function'
+        ? { type: 'string', validate, compare: compare as (a: string, b: string) => number | undefined }
+        : validate,
+    );
+  }
+}
+
 const PARTS = ['params', 'querystring', 'headers', 'body'] as const;
 type Part = (typeof PARTS)[number];
 const FIELD_PREFIX: Record<Part, string> = {
@@ -32,6 +60,7 @@ export function createRequestValidator() {
     strict: false,
   });
   addFormats(ajv);
+  withoutYearZero(ajv);
 
   return function compile(schema: FastifySchema): ((request: Record<Part, unknown>) => void) | undefined {
     const properties: Record<string, unknown> = {};

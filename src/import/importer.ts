@@ -42,6 +42,8 @@ export interface ImportOptions {
   readonly actor: Actor;
   /** What the audit log calls the source: a file's base name or `stdin`. Never a path. */
   readonly source: string;
+  /** The source file's size, when known: the audit entry of the start records it. */
+  readonly sourceBytes?: number;
   readonly batchSize?: number;
   /** Connections writing at once (each client number always on the same one); at most the pool's size. */
   readonly parallel?: number;
@@ -253,8 +255,11 @@ export async function importPeople(
     dryRun,
   };
   const count = Math.max(1, Math.min(options.parallel ?? DEFAULT_PARALLEL, deps.pool.options.max ?? 10));
+  // Who started what is on record before the first row is read, whatever happens to the import after.
+  if (!dryRun) await recordImportStart(deps.db, options, importId);
   const lanes: Lane[] = [];
   let broken = false;
+  let fileError: ImportFileError | undefined;
   // A checked-out client whose connection dies emits 'error' between queries; unheard, that would
   // end the process. The failed query that follows (or the next one) reports it instead.
   const ignoreIdleError = (): void => undefined;
@@ -281,11 +286,12 @@ export async function importPeople(
       throw err;
     }
   } catch (err) {
-    // A file that cannot be read as meant (a bad CSV header) fails before anything is written.
-    if (err instanceof ImportFileError) throw err;
     failure = describeFailure(err);
-    // A connection in an unknown state (mid-transaction, mid-COPY) is not given back to the pool.
-    broken = true;
+    // A file that cannot be read as meant (a bad CSV header) fails before anything is written: it is
+    // thrown to the caller once the start's audit entry has its end. Any other failure leaves a
+    // connection in an unknown state (mid-transaction, mid-COPY), not given back to the pool.
+    if (err instanceof ImportFileError) fileError = err;
+    else broken = true;
   } finally {
     for (const lane of lanes) {
       lane.client.off('error', ignoreIdleError);
@@ -310,6 +316,10 @@ export async function importPeople(
     problemsNotShown: tally.problemsNotShown,
   };
   tally.progress();
+  if (fileError !== undefined) {
+    if (!dryRun) await recordImport(deps.db, options.actor, summary).catch(() => undefined);
+    throw fileError;
+  }
   if (dryRun) return summary;
   try {
     await recordImport(deps.db, options.actor, summary);
@@ -323,7 +333,22 @@ export async function importPeople(
   }
 }
 
-/** The one audit entry of an import: who, what source, how many, how it ended. No personal data. */
+/** The audit entry of an import's start: who, which source (base name, size), which format. */
+async function recordImportStart(db: Db, options: ImportOptions, importId: string): Promise<void> {
+  await audit(db, {
+    actor: options.actor,
+    action: 'recipient.import_start',
+    subjectType: 'import',
+    subjectId: importId,
+    details: {
+      source: options.source,
+      format: options.format,
+      ...(options.sourceBytes === undefined ? {} : { bytes: options.sourceBytes }),
+    },
+  });
+}
+
+/** The audit entry of an import's end: who, what source, how many, how it ended. No personal data. */
 async function recordImport(db: Db, actor: Actor, summary: ImportSummary): Promise<void> {
   await audit(db, {
     actor,

@@ -37,23 +37,45 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const ATTRIBUTE_KEY = /^[a-z][a-z0-9_]{0,63}$/;
 const MAX_ATTRIBUTES_BYTES = 16_384;
 
-const zoneCache = new Map<string, boolean>();
-export function isTimeZone(tz: string): boolean {
-  let known = zoneCache.get(tz);
-  if (known === undefined) {
-    try {
-      new Intl.DateTimeFormat('en', { timeZone: tz });
-      known = /^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz);
-    } catch {
-      known = false;
-    }
-    zoneCache.set(tz, known);
+/** Valid zones only, in their canonical spelling; bounded, since case variants alone are unbounded. */
+const zoneCache = new Map<string, string>();
+const ZONE_CACHE_MAX = 2_000;
+
+/**
+ * The IANA name of a time zone in the spelling the database's `time_zones` table holds (migrations/
+ * 0008: `europe/riga` is stored as `Europe/Riga`), or undefined when it is not a time zone.
+ * Invalid strings are never cached: a client sending garbage must not grow the process's memory.
+ */
+export function canonicalTimeZone(tz: string): string | undefined {
+  const cached = zoneCache.get(tz);
+  if (cached !== undefined) return cached;
+  if (tz.length > 64 || !/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(tz)) return undefined;
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+  } catch {
+    return undefined;
   }
-  return known;
+  // Only the letter case is corrected; ICU's choice among linked names (Europe/Kiev, Europe/Kyiv) is not.
+  const canonical = resolved.toLowerCase() === tz.toLowerCase() ? resolved : tz;
+  if (zoneCache.size < ZONE_CACHE_MAX) zoneCache.set(tz, canonical);
+  return canonical;
 }
 
-function isCalendarDate(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+/** How many zone spellings are remembered (at most ZONE_CACHE_MAX; invalid ones never). */
+export function timeZoneCacheSize(): number {
+  return zoneCache.size;
+}
+
+export function isTimeZone(tz: string): boolean {
+  return canonicalTimeZone(tz) !== undefined;
+}
+
+/** The earliest birth date taken: earlier ones are typing errors (and year 0 does not exist in PostgreSQL). */
+export const EARLIEST_BIRTH_DATE = '1900-01-01';
+
+function isBirthDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || text < EARLIEST_BIRTH_DATE) return false;
   const d = new Date(`${text}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(text) && d.getTime() <= Date.now();
 }
@@ -102,12 +124,13 @@ export function validateRecipientInput(
     else bad('locale', `must be one of ${LOCALES.join(', ')}`);
   }
   if (input.time_zone !== undefined) {
-    if (isTimeZone(input.time_zone)) out.time_zone = input.time_zone;
+    const zone = canonicalTimeZone(input.time_zone);
+    if (zone !== undefined) out.time_zone = zone;
     else bad('time_zone', 'is not an IANA time zone, e.g. Europe/Riga');
   }
   if (input.birth_date !== undefined) {
-    if (input.birth_date !== null && !isCalendarDate(input.birth_date))
-      bad('birth_date', 'must be a past date YYYY-MM-DD');
+    if (input.birth_date !== null && !isBirthDate(input.birth_date))
+      bad('birth_date', `must be a past date YYYY-MM-DD, from ${EARLIEST_BIRTH_DATE}`);
     else out.birth_date = input.birth_date;
   }
   if (input.personal_code !== undefined) {

@@ -101,6 +101,33 @@ describe('consent evidence and the audit log are append-only for the application
     expect(Date.now() - withdrawal.recorded_at.getTime()).toBeLessThan(60_000);
   });
 
+  it('refuses a recording time or retention date given by the application, and an event in the future', async () => {
+    const values = {
+      recipient_id: recipientId,
+      purpose: 'feedback',
+      channel: 'email',
+      action: 'withdraw',
+      source: 'api',
+      occurred_at: '2020-01-01T00:00:00Z',
+    } as const;
+    await expect(
+      t.db
+        .insertInto('consent_events')
+        .values({ ...values, recorded_at: '2020-01-01T00:00:00Z' })
+        .execute(),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      sql`INSERT INTO consent_events (recipient_id, purpose, channel, action, source, occurred_at, retain_until)
+          VALUES (${recipientId}, 'feedback', 'email', 'withdraw', 'api', now(), now())`.execute(t.db),
+    ).rejects.toThrow(/permission denied|non-DEFAULT value into column "retain_until"/);
+    await expect(
+      t.db
+        .insertInto('consent_events')
+        .values({ ...values, occurred_at: new Date(Date.now() + 3_600_000) })
+        .execute(),
+    ).rejects.toThrow(/consent_events_not_in_future/);
+  });
+
   it('refuses a grant whose notice hash does not match the notice text', async () => {
     await expect(
       t.db
@@ -116,7 +143,7 @@ describe('consent evidence and the audit log are append-only for the application
           notice_sha256: sha256('some other text'),
         })
         .execute(),
-    ).rejects.toThrow(/does not match notice/);
+    ).rejects.toThrow(/consent_events_notice_text_fkey/);
   });
 
   it('lets only the retention function delete, and only evidence past its date', async () => {

@@ -62,6 +62,49 @@ describe('the /v1 API contract', () => {
     expect(await count('recipients')).toBe(before);
   });
 
+  it('refuses dates PostgreSQL cannot hold (year 0000) and implausible birth dates with a 400, not a 500', async () => {
+    const before = await count('recipients');
+    for (const birthDate of ['0000-01-01', '1899-12-31']) {
+      const reply = await api.app.inject({
+        method: 'PUT',
+        url: '/v1/recipients/C-103',
+        headers: { authorization: `Bearer ${all}` },
+        payload: { birth_date: birthDate },
+      });
+      expect(reply.statusCode, birthDate).toBe(400);
+      expect(reply.json()).toMatchObject({ fields: [{ field: 'body/birth_date' }] });
+    }
+    expect(await count('recipients')).toBe(before);
+    await api.app.inject({
+      method: 'PUT',
+      url: '/v1/recipients/C-103',
+      headers: { authorization: `Bearer ${all}` },
+      payload: { birth_date: '1900-01-01', time_zone: 'europe/riga' },
+    });
+    // The zone is stored in the spelling of the time_zones table (its foreign key, migration 0008).
+    const person = await api.deps.db
+      .selectFrom('recipients')
+      .select(['birth_date', 'time_zone'])
+      .where('client_number', '=', 'C-103')
+      .executeTakeFirstOrThrow();
+    expect(person).toEqual({ birth_date: '1900-01-01', time_zone: 'Europe/Riga' });
+    const events = await count('consent_events');
+    const reply = await api.app.inject({
+      method: 'POST',
+      url: '/v1/recipients/C-103/consents',
+      headers: { authorization: `Bearer ${all}`, 'idempotency-key': 'year-zero-1' },
+      payload: {
+        source: 'app',
+        changes: [
+          { purpose: 'contests', channel: 'push', action: 'withdraw', occurred_at: '0000-06-01T00:00:00Z' },
+        ],
+      },
+    });
+    expect(reply.statusCode).toBe(400);
+    expect(reply.json()).toMatchObject({ fields: [{ field: 'body/changes/0/occurred_at' }] });
+    expect(await count('consent_events')).toBe(events);
+  });
+
   it('names schema violations of a consent request: unknown fields, bad enums, missing header', async () => {
     await api.app.inject({
       method: 'PUT',

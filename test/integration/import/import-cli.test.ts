@@ -1,6 +1,6 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ImportSummary } from '../../../src/import/importer.js';
 import { runConsentcast } from '../../support/cli.js';
@@ -107,6 +107,19 @@ describe('consentcast import, as a real process', () => {
       .where('action', '=', 'recipient.import')
       .execute();
     expect(audit.map((a) => [a.actor_id, a.subject_id])).toEqual([['ci-operator', expect.any(String)]]);
+    const start = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'recipient.import_start')
+      .execute();
+    // The start names the file by base name and size, never by path.
+    expect(start.map((a) => [a.actor_id, a.subject_id, a.details])).toEqual([
+      [
+        'ci-operator',
+        audit[0]?.subject_id,
+        { source: basename(file), format: 'ndjson', bytes: statSync(file).size },
+      ],
+    ]);
   });
 
   it('when every row is valid, then --json prints one summary document and it exits 0', async () => {
@@ -181,6 +194,15 @@ describe('consentcast import, as a real process', () => {
     const badHeader = await runConsentcast(['import', csv], env, CLI_TIMEOUT);
     expect(badHeader.code).toBe(2);
     expect(badHeader.stderr).toMatch(/column "nickname" is not known/);
+    // The attempt is on record: its start, and its end saying why nothing was written.
+    const attempt = await t.db
+      .selectFrom('audit_log')
+      .select(['action', 'details'])
+      .where('details', '@>', JSON.stringify({ source: 'bad-header.csv' }))
+      .orderBy('id')
+      .execute();
+    expect(attempt.map((a) => a.action)).toEqual(['recipient.import_start', 'recipient.import']);
+    expect(attempt[1]?.details).toMatchObject({ status: 'failed', rows: { imported: 0 } });
 
     const noConfig = await runConsentcast(['import', csv], { DATABASE_URL: t.appUrl }, CLI_TIMEOUT);
     expect(noConfig.code).toBe(2);

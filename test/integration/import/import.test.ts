@@ -276,6 +276,31 @@ describe('importing a file that mixes valid and invalid rows', () => {
     expect(JSON.stringify(entries[0]?.details)).not.toMatch(/C-|@|Anna|token/);
   });
 
+  it('then an audit entry records the start (who, which source, which format) before the rows were written', async () => {
+    const entries = await t.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('subject_id', '=', summary.importId)
+      .orderBy('id')
+      .execute();
+    expect(entries.map((e) => e.action)).toEqual(['recipient.import_start', 'recipient.import']);
+    expect(entries[0]).toMatchObject({
+      actor_type: 'operator',
+      actor_id: 'tester',
+      subject_type: 'import',
+      recipient_id: null,
+      details: { source: 'test.ndjson', format: 'ndjson' },
+    });
+    const firstEvent = await t.db
+      .selectFrom('consent_events')
+      .select('recorded_at')
+      .where('request_id', '=', summary.importId)
+      .orderBy('recorded_at')
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    expect(entries[0]?.occurred_at.getTime()).toBeLessThanOrEqual(firstEvent.recorded_at.getTime());
+  });
+
   it('when the same file is imported again, then people are unchanged and no event is recorded twice', async () => {
     const before = await snapshot(t);
     const updatedAt = await t.db
@@ -386,7 +411,11 @@ describe('an interrupted import', () => {
     expect(summary.rows).toEqual({ read: 20, imported: 20, rejected: 0 });
     const people = await t.db.selectFrom('recipients').select('client_number').execute();
     expect(people).toHaveLength(20);
-    const audit = await t.db.selectFrom('audit_log').select('details').executeTakeFirstOrThrow();
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'recipient.import')
+      .executeTakeFirstOrThrow();
     expect(audit.details).toMatchObject({ status: 'failed', rows: { read: 20, imported: 20 } });
   });
 });
@@ -439,7 +468,11 @@ describe('an import whose connection is lost', () => {
     expect(summary.rows.imported).toBeGreaterThanOrEqual(40);
     const people = await t.db.selectFrom('recipients').select('client_number').execute();
     expect(people.length).toBe(summary.rows.imported);
-    const audit = await t.db.selectFrom('audit_log').select('details').executeTakeFirstOrThrow();
+    const audit = await t.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'recipient.import')
+      .executeTakeFirstOrThrow();
     expect(audit.details).toMatchObject({ status: 'failed' });
   });
 });
