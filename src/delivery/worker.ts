@@ -53,6 +53,14 @@ function toOutcome(result: SendResult, lastAttempt: boolean): Outcome {
   }
 }
 
+/** The same error (its class decides BullMQ's handling), with its message and stack scrubbed (N16). */
+function scrubThrown(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(scrubText(String(err)));
+  err.message = scrubText(err.message);
+  if (err.stack !== undefined) err.stack = scrubText(err.stack);
+  return err;
+}
+
 /**
  * A channel worker: claim and re-check (batched), load and render only what the channel needs,
  * send through the provider, record the outcome (batched). Retries happen only when the provider
@@ -86,73 +94,83 @@ export function startChannelWorker(
   let streak = 0;
 
   const connection = createRedis(config.redis.url, 'worker', logger);
+  const handle = async (job: Job, token?: string): Promise<JobResult> => {
+    const data = parseSendJob(job.data);
+    if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
+    const id = data.messageId;
+    const claim = await claims.submit(id);
+    if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
+    if (claim.kind === 'skipped') return { messageId: id, result: 'skipped', reason: claim.reason };
+    if (claim.kind === 'deferred') {
+      await job.moveToDelayed(claim.until.getTime(), token);
+      throw new DelayedError();
+    }
+    const prepared = await prepares.submit(id);
+    if (!prepared.ok) {
+      await records.submit({
+        id,
+        outcome: {
+          kind: 'failed',
+          code: prepared.reason,
+          detail: `cannot build the message: ${prepared.reason}`,
+        },
+      });
+      return { messageId: id, result: 'failed' };
+    }
+    let result: SendResult;
+    try {
+      result = await sender.send(prepared.message);
+    } catch (err) {
+      // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
+      log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
+      result = {
+        kind: 'unknown',
+        code: 'sender_error',
+        detail: err instanceof Error ? err.message : String(err),
+      };
+    }
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const outcome = toOutcome(result, lastAttempt);
+    await records.submit({ id, outcome });
+    // Push names dead tokens whatever the outcome: one device may accept while another's token died.
+    for (const t of result.deadTokens ?? []) {
+      const code = result.kind === 'accepted' ? '' : result.code;
+      await invalidateDevice(db, t, /invalid/.test(code) ? 'invalid_argument' : 'unregistered');
+    }
+    if (outcome.kind === 'retry') {
+      streak += 1;
+      // The provider asked for a pause (HTTP 429 Retry-After): the whole queue honours it.
+      if (result.kind === 'retry' && result.retryAfterMs !== undefined && result.retryAfterMs > 0) {
+        await worker.rateLimit(Math.min(result.retryAfterMs, 60_000));
+      }
+      if (streak >= options.failureStreak) {
+        streak = 0;
+        log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');
+        await worker.rateLimit(options.coolDownMs);
+      }
+      if (!lastAttempt) throw new Error(`provider did not accept the message (${outcome.code}); retrying`);
+      // Out of attempts: the message is recorded `failed`; the job ends in BullMQ's failed set (kept
+      // for `removeOnFail`) so that operators see it there too.
+      throw new UnrecoverableError(
+        `provider did not accept the message (${outcome.code}) on its last attempt; message ${id} failed`,
+      );
+    }
+    streak = 0;
+    if (outcome.kind === 'sent') options.onSent?.(channel, id);
+    return {
+      messageId: id,
+      result:
+        outcome.kind === 'sent' ? 'sent' : outcome.kind === 'indeterminate' ? 'indeterminate' : 'failed',
+    };
+  };
   const worker: Worker = new Worker(
     SEND_QUEUES[channel],
-    async (job: Job, token?: string): Promise<JobResult> => {
-      const data = parseSendJob(job.data);
-      if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
-      const id = data.messageId;
-      const claim = await claims.submit(id);
-      if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
-      if (claim.kind === 'skipped') return { messageId: id, result: 'skipped', reason: claim.reason };
-      if (claim.kind === 'deferred') {
-        await job.moveToDelayed(claim.until.getTime(), token);
-        throw new DelayedError();
-      }
-      const prepared = await prepares.submit(id);
-      if (!prepared.ok) {
-        await records.submit({
-          id,
-          outcome: {
-            kind: 'failed',
-            code: prepared.reason,
-            detail: `cannot build the message: ${prepared.reason}`,
-          },
-        });
-        return { messageId: id, result: 'failed' };
-      }
-      let result: SendResult;
-      try {
-        result = await sender.send(prepared.message);
-      } catch (err) {
-        // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
-        log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
-        result = {
-          kind: 'unknown',
-          code: 'sender_error',
-          detail: err instanceof Error ? err.message : String(err),
-        };
-      }
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const outcome = toOutcome(result, lastAttempt);
-      await records.submit({ id, outcome });
-      // Push names dead tokens whatever the outcome: one device may accept while another's token died.
-      for (const t of result.deadTokens ?? []) {
-        const code = result.kind === 'accepted' ? '' : result.code;
-        await invalidateDevice(db, t, /invalid/.test(code) ? 'invalid_argument' : 'unregistered');
-      }
-      if (outcome.kind === 'retry') {
-        streak += 1;
-        // The provider asked for a pause (HTTP 429 Retry-After): the whole queue honours it.
-        if (result.kind === 'retry' && result.retryAfterMs !== undefined && result.retryAfterMs > 0) {
-          await worker.rateLimit(Math.min(result.retryAfterMs, 60_000));
-        }
-        if (streak >= options.failureStreak) {
-          streak = 0;
-          log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');
-          await worker.rateLimit(options.coolDownMs);
-        }
-        if (!lastAttempt) throw new Error(`provider did not accept the message (${outcome.code}); retrying`);
-        return { messageId: id, result: 'failed' };
-      }
-      streak = 0;
-      if (outcome.kind === 'sent') options.onSent?.(channel, id);
-      return {
-        messageId: id,
-        result:
-          outcome.kind === 'sent' ? 'sent' : outcome.kind === 'indeterminate' ? 'indeterminate' : 'failed',
-      };
-    },
+    // BullMQ keeps a thrown error's message (failedReason) and stack in Redis and in its event stream:
+    // both are scrubbed first, whatever threw (a database error may quote a value).
+    (job: Job, token?: string) =>
+      handle(job, token).catch((err: unknown) => {
+        throw scrubThrown(err);
+      }),
     {
       connection,
       prefix: config.redis.queuePrefix,
