@@ -158,7 +158,7 @@ describe('no personal data in Redis or in the logs after a campaign with failure
     await waitFor(
       'the api to answer',
       async () => (await fetch(`${baseUrl}/healthz`).catch(() => undefined))?.ok === true,
-      60_000,
+      120_000,
     );
 
     const campaign = await defineCampaign(api.deps, {
@@ -183,7 +183,7 @@ describe('no personal data in Redis or in the logs after a campaign with failure
             .where('id', '=', runId)
             .executeTakeFirstOrThrow()
         ).status === 'completed',
-      60_000,
+      120_000,
     );
     const messageOf = async (client: string, channel: 'email' | 'sms' | 'push') =>
       await api.deps.db
@@ -220,7 +220,7 @@ describe('no personal data in Redis or in the logs after a campaign with failure
         const failed = await emailQueue.getJobCountByTypes('failed');
         return open === 1 && failed >= 1 && (await messageOf('P6', 'email')).status === 'queued';
       },
-      120_000,
+      180_000,
     );
     expect((await emailQueue.getJob(sendJobId(stillWaiting.id)))?.failedReason).toMatch(/4\.4\.2/);
     expect((await emailQueue.getFailed()).map((j) => j.id)).toContain(sendJobId(outOfAttempts.id));
@@ -330,5 +330,5 @@ describe('no personal data in Redis or in the logs after a campaign with failure
       expect(logs[role]?.split('\n').length, `${role} wrote log lines`).toBeGreaterThan(2);
     }
     expect(sweepLogs({ ...logs, 'test-app': api.logs.join('') }, values)).toEqual([]);
-  }, 240_000);
+  }, 420_000);
 });
