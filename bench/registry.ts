@@ -9,6 +9,10 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<AnyBenchmark>>> = {
   'campaign-fanout': async () => (await import('./benchmarks/campaign-fanout.js')).benchmark,
   'consent-api': async () => (await import('./benchmarks/consent-api.js')).benchmark,
   'import-people': async () => (await import('./benchmarks/import-people.js')).benchmark,
+  'delivery-email': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('email'),
+  'delivery-sms': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('sms'),
+  'delivery-push': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('push'),
+  'delivery-pipeline': async () => (await import('./benchmarks/delivery.js')).pipelineBenchmark,
 };
 
 export function benchmarkNames(): string[] {

@@ -235,6 +235,7 @@ export interface MessagesTable {
   claimed_at: Timestamp | null;
   sent_at: Timestamp | null;
   finished_at: Timestamp | null;
+  delivered_at: Timestamp | null;
 }
 
 export interface NoticesTable {

@@ -44,8 +44,11 @@ export async function recordOutcomes(
   );
   const codes = items.map((i) => (i.outcome.kind === 'sent' ? null : i.outcome.code.slice(0, 100)));
   const details = items.map((i) => (i.outcome.kind === 'sent' ? null : i.outcome.detail.slice(0, 2000)));
-  const changed = await db.transaction().execute(async (trx) => {
-    const { rows } = await sql<{ id: number; recipient_id: number; channel: string; status: string }>`
+  const suppress = items.map((i) => (i.outcome.kind === 'failed' ? (i.outcome.suppress ?? null) : null));
+  // One statement, so one round trip and atomic without a transaction: the transition, its event,
+  // and the suppression a hard bounce or an invalid number calls for (a keyed hash, N15).
+  const { rows: changed } = await sql<{ id: number }>`
+    WITH u AS (
       UPDATE messages m SET
         status = u.status,
         provider_message_id = COALESCE(u.provider_id, m.provider_message_id),
@@ -55,38 +58,26 @@ export async function recordOutcomes(
         finished_at = CASE WHEN u.status = 'queued' THEN NULL ELSE now() END,
         claimed_at = CASE WHEN u.status = 'queued' THEN NULL ELSE m.claimed_at END,
         lease_expires_at = NULL
-      FROM unnest(${ids}::bigint[], ${statuses}::text[], ${providerIds}::text[], ${codes}::text[], ${details}::text[])
-           AS u(id, status, provider_id, code, detail)
+      FROM unnest(${ids}::bigint[], ${statuses}::text[], ${providerIds}::text[], ${codes}::text[], ${details}::text[],
+                  ${suppress}::text[])
+           AS u(id, status, provider_id, code, detail, suppress)
       WHERE m.id = u.id AND m.status IN ('sending', 'indeterminate') AND m.resolution IS NULL
-      RETURNING m.id, m.recipient_id, m.channel, m.status
-    `.execute(trx);
-    const events = rows.filter((r) => r.status !== 'queued');
-    if (events.length > 0) {
-      await sql`
-        INSERT INTO message_events (message_id, type, provider_event_id)
-        SELECT e.id, e.type, 'worker' FROM unnest(${events.map((e) => e.id)}::bigint[], ${events.map((e) => e.status)}::text[]) AS e(id, type)
-        ON CONFLICT DO NOTHING
-      `.execute(trx);
-    }
-    const suppress = rows.flatMap((r) => {
-      const o = items.find((i) => i.id === Number(r.id))?.outcome;
-      return o?.kind === 'failed' && o.suppress
-        ? [{ recipient: r.recipient_id, channel: r.channel, reason: o.suppress }]
-        : [];
-    });
-    if (suppress.length > 0) {
-      await sql`
-        INSERT INTO suppressions (channel, address_hash, reason, source)
-        SELECT s.channel, CASE s.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END, s.reason, 'provider'
-        FROM unnest(${suppress.map((s) => s.recipient)}::bigint[], ${suppress.map((s) => s.channel)}::text[], ${suppress.map((s) => s.reason)}::text[])
-             AS s(recipient_id, channel, reason)
-        JOIN recipients r ON r.id = s.recipient_id
-        WHERE CASE s.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END IS NOT NULL
-        ON CONFLICT DO NOTHING
-      `.execute(trx);
-    }
-    return rows;
-  });
+      RETURNING m.id, m.recipient_id, m.channel, m.status, u.suppress
+    ),
+    events AS (
+      INSERT INTO message_events (message_id, type, provider_event_id)
+      SELECT id, status, 'worker' FROM u WHERE status <> 'queued'
+      ON CONFLICT DO NOTHING
+    ),
+    suppressed AS (
+      INSERT INTO suppressions (channel, address_hash, reason, source)
+      SELECT DISTINCT u.channel, CASE u.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END, u.suppress, 'provider'
+      FROM u JOIN recipients r ON r.id = u.recipient_id
+      WHERE u.suppress IS NOT NULL AND CASE u.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END IS NOT NULL
+      ON CONFLICT DO NOTHING
+    )
+    SELECT id FROM u
+  `.execute(db);
   const byId = new Map(changed.map((r) => [Number(r.id), r]));
   return items.map((i) => {
     const row = byId.get(i.id);

@@ -29,6 +29,12 @@ export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 
   coolDownMs: 30_000,
 };
 
+/** A job's claim and, when it was claimed, its rendered message. */
+interface Claimed {
+  readonly claim: ClaimOutcome;
+  readonly prepared?: Prepared;
+}
+
 /** What one job did, returned as the job's result (ids and words only). */
 export type JobResult =
   | { readonly messageId: number; readonly result: 'sent' | 'indeterminate' | 'failed' | 'not_queued' }
@@ -60,6 +66,14 @@ function toOutcome(result: SendResult, lastAttempt: boolean): Outcome {
   }
 }
 
+/** The same error (its class decides BullMQ's handling), with its message and stack scrubbed (N16). */
+function scrubThrown(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(scrubText(String(err)));
+  err.message = scrubText(err.message);
+  if (err.stack !== undefined) err.stack = scrubText(err.stack);
+  return err;
+}
+
 /**
  * A channel worker: claim and re-check (batched), load and render only what the channel needs,
  * send through the provider, record the outcome (batched). Retries happen only when the provider
@@ -74,15 +88,22 @@ export function startChannelWorker(
   const { db, config, logger } = deps;
   const log = logger.child({ channel });
   const settings = { leaseSeconds: options.leaseSeconds, pausedRetrySeconds: 15, policy: config.policy };
-  const claims = createBatcher<number, ClaimOutcome>((ids) => claimMessages(db, channel, ids, settings), {
-    maxWaitMs: 2,
-    maxSize: 200,
-  });
   const loader = createContentLoader(db, config);
-  const prepares = createBatcher<number, Prepared>((ids) => loader(channel, ids), {
-    maxWaitMs: 2,
-    maxSize: 200,
-  });
+  // Claim, then load and render what was claimed, in one batch: the jobs of a batch go on to their
+  // sends together, without gathering again (one wait and one batch fewer per message).
+  const claims = createBatcher<number, Claimed>(
+    async (ids) => {
+      const outcomes = await claimMessages(db, channel, ids, settings);
+      const claimed = ids.filter((_, i) => outcomes[i]?.kind === 'claimed');
+      const prepared = claimed.length === 0 ? [] : await loader(channel, claimed);
+      const byId = new Map(claimed.map((id, i) => [id, prepared[i]]));
+      return outcomes.map((claim, i) => {
+        const p = claim.kind === 'claimed' ? byId.get(ids[i] ?? 0) : undefined;
+        return p === undefined ? { claim } : { claim, prepared: p };
+      });
+    },
+    { maxWaitMs: 2, maxSize: 200 },
+  );
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
     (items) => recordOutcomes(db, items),
     {
@@ -93,79 +114,89 @@ export function startChannelWorker(
   let streak = 0;
 
   const connection = createRedis(config.redis.url, 'worker', logger);
+  const handle = async (job: Job, token?: string): Promise<JobResult> => {
+    const data = parseSendJob(job.data);
+    if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
+    const id = data.messageId;
+    const { claim, prepared: loaded } = await claims.submit(id);
+    if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
+    if (claim.kind === 'skipped') {
+      sendMetrics.skipped(channel, claim.reason);
+      return { messageId: id, result: 'skipped', reason: claim.reason };
+    }
+    if (claim.kind === 'deferred') {
+      await job.moveToDelayed(claim.until.getTime(), token);
+      throw new DelayedError();
+    }
+    const claimedAt = performance.now();
+    const prepared: Prepared = loaded ?? { ok: false, reason: 'no_contact' };
+    if (!prepared.ok) {
+      sendMetrics.outcome(channel, 'failed');
+      await records.submit({
+        id,
+        outcome: {
+          kind: 'failed',
+          code: prepared.reason,
+          detail: `cannot build the message: ${prepared.reason}`,
+        },
+      });
+      return { messageId: id, result: 'failed' };
+    }
+    let result: SendResult;
+    try {
+      result = await sender.send(prepared.message);
+    } catch (err) {
+      // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
+      log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
+      result = {
+        kind: 'unknown',
+        code: 'sender_error',
+        detail: err instanceof Error ? err.message : String(err),
+      };
+    }
+    const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    const outcome = toOutcome(result, lastAttempt);
+    sendMetrics.attempt(channel, metricOutcome(outcome), (performance.now() - claimedAt) / 1000);
+    await records.submit({ id, outcome });
+    // Push names dead tokens whatever the outcome: one device may accept while another's token died.
+    for (const t of result.deadTokens ?? []) {
+      const code = result.kind === 'accepted' ? '' : result.code;
+      await invalidateDevice(db, t, /invalid/.test(code) ? 'invalid_argument' : 'unregistered');
+    }
+    if (outcome.kind === 'retry') {
+      streak += 1;
+      // The provider asked for a pause (HTTP 429 Retry-After): the whole queue honours it.
+      if (result.kind === 'retry' && result.retryAfterMs !== undefined && result.retryAfterMs > 0) {
+        await worker.rateLimit(Math.min(result.retryAfterMs, 60_000));
+      }
+      if (streak >= options.failureStreak) {
+        streak = 0;
+        log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');
+        await worker.rateLimit(options.coolDownMs);
+      }
+      if (!lastAttempt) throw new Error(`provider did not accept the message (${outcome.code}); retrying`);
+      // Out of attempts: the message is recorded `failed`; the job ends in BullMQ's failed set (kept
+      // for `removeOnFail`) so that operators see it there too.
+      throw new UnrecoverableError(
+        `provider did not accept the message (${outcome.code}) on its last attempt; message ${id} failed`,
+      );
+    }
+    streak = 0;
+    if (outcome.kind === 'sent') options.onSent?.(channel, id);
+    return {
+      messageId: id,
+      result:
+        outcome.kind === 'sent' ? 'sent' : outcome.kind === 'indeterminate' ? 'indeterminate' : 'failed',
+    };
+  };
   const worker: Worker = new Worker(
     SEND_QUEUES[channel],
-    async (job: Job, token?: string): Promise<JobResult> => {
-      const data = parseSendJob(job.data);
-      if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
-      const id = data.messageId;
-      const claim = await claims.submit(id);
-      if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
-      if (claim.kind === 'skipped') {
-        sendMetrics.skipped(channel, claim.reason);
-        return { messageId: id, result: 'skipped', reason: claim.reason };
-      }
-      if (claim.kind === 'deferred') {
-        await job.moveToDelayed(claim.until.getTime(), token);
-        throw new DelayedError();
-      }
-      const claimedAt = performance.now();
-      const prepared = await prepares.submit(id);
-      if (!prepared.ok) {
-        sendMetrics.outcome(channel, 'failed');
-        await records.submit({
-          id,
-          outcome: {
-            kind: 'failed',
-            code: prepared.reason,
-            detail: `cannot build the message: ${prepared.reason}`,
-          },
-        });
-        return { messageId: id, result: 'failed' };
-      }
-      let result: SendResult;
-      try {
-        result = await sender.send(prepared.message);
-      } catch (err) {
-        // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
-        log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
-        result = {
-          kind: 'unknown',
-          code: 'sender_error',
-          detail: err instanceof Error ? err.message : String(err),
-        };
-      }
-      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      const outcome = toOutcome(result, lastAttempt);
-      sendMetrics.attempt(channel, metricOutcome(outcome), (performance.now() - claimedAt) / 1000);
-      await records.submit({ id, outcome });
-      // Push names dead tokens whatever the outcome: one device may accept while another's token died.
-      for (const t of result.deadTokens ?? []) {
-        const code = result.kind === 'accepted' ? '' : result.code;
-        await invalidateDevice(db, t, /invalid/.test(code) ? 'invalid_argument' : 'unregistered');
-      }
-      if (outcome.kind === 'retry') {
-        streak += 1;
-        // The provider asked for a pause (HTTP 429 Retry-After): the whole queue honours it.
-        if (result.kind === 'retry' && result.retryAfterMs !== undefined && result.retryAfterMs > 0) {
-          await worker.rateLimit(Math.min(result.retryAfterMs, 60_000));
-        }
-        if (streak >= options.failureStreak) {
-          streak = 0;
-          log.warn({ coolDownMs: options.coolDownMs }, 'provider keeps refusing: cooling the queue down');
-          await worker.rateLimit(options.coolDownMs);
-        }
-        if (!lastAttempt) throw new Error(`provider did not accept the message (${outcome.code}); retrying`);
-        return { messageId: id, result: 'failed' };
-      }
-      streak = 0;
-      if (outcome.kind === 'sent') options.onSent?.(channel, id);
-      return {
-        messageId: id,
-        result:
-          outcome.kind === 'sent' ? 'sent' : outcome.kind === 'indeterminate' ? 'indeterminate' : 'failed',
-      };
-    },
+    // BullMQ keeps a thrown error's message (failedReason) and stack in Redis and in its event stream:
+    // both are scrubbed first, whatever threw (a database error may quote a value).
+    (job: Job, token?: string) =>
+      handle(job, token).catch((err: unknown) => {
+        throw scrubThrown(err);
+      }),
     {
       connection,
       prefix: config.redis.queuePrefix,
@@ -182,7 +213,7 @@ export function startChannelWorker(
     worker,
     async stop(): Promise<void> {
       await worker.close();
-      await Promise.all([claims.flush(), prepares.flush(), records.flush()]);
+      await Promise.all([claims.flush(), records.flush()]);
       await sender.close();
       await connection.quit().catch(() => connection.disconnect());
     },

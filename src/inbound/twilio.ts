@@ -10,6 +10,7 @@ import type { HttpContext, TypedApp } from '../http/app.js';
 import { currentNotice } from '../notices/notices.repository.js';
 import { recordMessageEvent } from './events.js';
 import { keywordOf } from './sms-keywords.js';
+import { applySmsStatus, type SmsFinalStatus } from './sms-status.js';
 
 /** The person texting a keyword: no personal data, only the door it came through. */
 export const SMS_KEYWORD_ACTOR: Actor = Object.freeze({ type: 'data_subject', id: 'sms_keyword' });
@@ -22,7 +23,7 @@ const TwilioHeaders = Type.Object({
 /** Twilio posts many fields; they are all signed, so all are kept (and checked after the signature). */
 const TwilioForm = Type.Record(Type.String(), Type.String());
 
-const STATUS_EVENT: Record<string, 'delivered' | 'undelivered' | 'failed'> = {
+const STATUS_EVENT: Record<string, SmsFinalStatus> = {
   delivered: 'delivered',
   undelivered: 'undelivered',
   failed: 'failed',
@@ -148,21 +149,8 @@ export function registerTwilioRoutes(app: TypedApp, ctx: HttpContext): void {
       const sid = request.body.MessageSid;
       const type = STATUS_EVENT[request.body.MessageStatus ?? ''];
       if (sid === undefined || type === undefined) return reply.code(204).send();
-      const message = await db
-        .selectFrom('messages')
-        .select('id')
-        .where('channel', '=', 'sms')
-        .where('provider_message_id', '=', sid)
-        .executeTakeFirst();
-      if (message) {
-        const errorCode = request.body.ErrorCode;
-        await recordMessageEvent(db, {
-          messageId: message.id,
-          type,
-          providerEventId: `${sid}:${type}`,
-          ...(errorCode !== undefined ? { data: { error_code: errorCode.slice(0, 20) } } : {}),
-        });
-      }
+      const errorCode = request.body.ErrorCode;
+      await applySmsStatus(db, { sid, status: type, ...(errorCode !== undefined ? { errorCode } : {}) });
       return reply.code(204).send();
     },
   );

@@ -1,3 +1,4 @@
+import twilio from 'twilio';
 import { SYSTEM } from '../../../src/auth/actor.js';
 import { recordConsentChanges } from '../../../src/consent/ledger.js';
 import type { Channel, Purpose } from '../../../src/domain/vocabulary.js';
@@ -106,4 +107,24 @@ export async function personalValues(api: TestApp): Promise<string[]> {
   return people
     .flatMap((p) => [p.email, p.phone, p.first_name, p.last_name])
     .filter((v): v is string => typeof v === 'string' && v.length > 3);
+}
+
+/** A form post signed the way Twilio signs it (the SDK's own helper), over the public URL. */
+export function signedTwilioPost(
+  api: TestApp,
+  path: string,
+  params: Record<string, string>,
+  signature?: string,
+) {
+  const url = `${api.config.http.publicBaseUrl}${path}`;
+  const sig = signature ?? twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params);
+  return api.app.inject({
+    method: 'POST',
+    url: path,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(sig === '' ? {} : { 'x-twilio-signature': sig }),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
 }

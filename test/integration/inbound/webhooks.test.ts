@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyedHash } from '../../../src/crypto/pseudonym.js';
 import { createTestApp, type TestApp } from '../../support/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
-import { change, consentOf, countRows, eventsOf, messageOf, personalValues, seedRun } from './setup.js';
+import {
+  change,
+  consentOf,
+  countRows,
+  eventsOf,
+  messageOf,
+  personalValues,
+  seedRun,
+  signedTwilioPost,
+} from './setup.js';
 
 describe('Twilio webhooks and e-mail bounces (N8, N12, N16)', () => {
   let t: TestDatabase;
@@ -20,20 +29,8 @@ describe('Twilio webhooks and e-mail bounces (N8, N12, N16)', () => {
     await t.drop();
   });
 
-  /** A form post signed the way Twilio signs it (the SDK's own helper), over the public URL. */
-  function twilioPost(path: string, params: Record<string, string>, signature?: string) {
-    const url = `${api.config.http.publicBaseUrl}${path}`;
-    const sig = signature ?? twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params);
-    return api.app.inject({
-      method: 'POST',
-      url: path,
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(sig === '' ? {} : { 'x-twilio-signature': sig }),
-      },
-      payload: new URLSearchParams(params).toString(),
-    });
-  }
+  const twilioPost = (path: string, params: Record<string, string>, signature?: string) =>
+    signedTwilioPost(api, path, params, signature);
 
   const ledgerSnapshot = () =>
     Promise.all([
