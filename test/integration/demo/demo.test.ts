@@ -91,9 +91,8 @@ describe('the demo (README command 1)', () => {
     }
     // the withdrawals stopped queued messages: the claim's re-check skipped them
     expect(output).toMatch(/^ {2}skipped: consent_withdrawn\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+[1-9]/m);
-    expect(output).toMatch(
-      /^stopped: fakes ok, api ok, campaign-runner ok, email ok, sms ok, push ok, maintenance ok/m,
-    );
+    // every role runs in one `consentcast all` process, which stopped cleanly on SIGTERM
+    expect(output).toMatch(/^stopped: fakes ok, all ok;/m);
     // no addresses or numbers in what it prints
     expect(output).not.toMatch(/@example\.com|\+3712\d{7}/);
   }, 600_000);
