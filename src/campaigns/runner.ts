@@ -39,10 +39,11 @@ export interface RunnerOptions {
 
 export type RunOutcome = 'completed' | 'cancelled' | 'already_finished';
 
+/** A message row to enqueue: `notBeforeMs` is epoch milliseconds (quiet hours), null to send now. */
 interface WrittenMessage {
   id: number;
   channel: Channel;
-  not_before: Date | null;
+  notBeforeMs: number | null;
 }
 
 async function claim(db: Db, runId: number, owner: string, leaseMs: number) {
@@ -68,10 +69,30 @@ async function claim(db: Db, runId: number, owner: string, leaseMs: number) {
     .executeTakeFirst();
 }
 
+/** Distinct values of a column as a small array plus each row's 1-based index into it. */
+function dictionary<T, K>(rows: readonly T[], key: (row: T) => K): { values: K[]; index: number[] } {
+  const positions = new Map<K, number>();
+  const values: K[] = [];
+  const index = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const k = key(rows[i] as T);
+    let at = positions.get(k);
+    if (at === undefined) {
+      values.push(k);
+      at = values.length;
+      positions.set(k, at);
+    }
+    index[i] = at;
+  }
+  return { values, index };
+}
+
 /**
  * Writes one chunk's messages and exclusions and moves the checkpoint from `lo` to `hi`, all in one
- * transaction. The compare-and-set on (checkpoint, lease owner) makes a chunk land exactly once even
- * when two runners work the same run: the loser's transaction rolls back.
+ * transaction. The compare-and-set on (checkpoint, lease owner) comes first: a runner that lost the run
+ * stops before writing anything, and the row lock it takes orders two runners working the same run
+ * (the second one's compare-and-set then finds the checkpoint moved). Messages and exclusions go in
+ * one statement; explanations and quiet-hours times, shared by many rows, travel once each.
  */
 async function writeChunk(
   db: Db,
@@ -84,41 +105,6 @@ async function writeChunk(
   leaseMs: number,
 ): Promise<WrittenMessage[]> {
   return db.transaction().execute(async (trx) => {
-    let written: WrittenMessage[] = [];
-    if (plan.messages.length > 0) {
-      const m = plan.messages;
-      // Many messages share one explanation (one per offer and profiling flag): serialise each once.
-      const json = new Map<object, string>();
-      const matchText = (x: (typeof m)[number]) => {
-        let text = json.get(x.match);
-        if (text === undefined) {
-          text = JSON.stringify(x.match);
-          json.set(x.match, text);
-        }
-        return text;
-      };
-      const { rows } = await sql<WrittenMessage>`
-        INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
-        SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, u.channel, ${run.purpose}::text, u.offer_id, u.match::jsonb, u.not_before
-        FROM unnest(${m.map((x) => x.recipientId)}::bigint[], ${m.map((x) => x.channel)}::text[], ${m.map((x) => x.offerId)}::bigint[],
-                    ${m.map(matchText)}::text[]
-, ${m.map((x) => x.notBefore)}::timestamptz[])
-             AS u(recipient_id, channel, offer_id, match, not_before)
-        ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
-        RETURNING id, channel, not_before
-      `.execute(trx);
-      written = rows;
-    }
-    if (plan.exclusions.length > 0) {
-      const e = plan.exclusions;
-      await sql`
-        INSERT INTO run_exclusions (run_id, recipient_id, channel, reason)
-        SELECT ${run.id}::bigint, u.recipient_id, u.channel, u.reason
-        FROM unnest(${e.map((x) => x.recipientId)}::bigint[], ${e.map((x) => x.channel)}::text[], ${e.map((x) => x.reason)}::text[])
-             AS u(recipient_id, channel, reason)
-        ON CONFLICT DO NOTHING
-      `.execute(trx);
-    }
     const moved = await trx
       .updateTable('campaign_runs')
       .set({
@@ -132,7 +118,29 @@ async function writeChunk(
       .where('status', '=', 'running')
       .executeTakeFirst();
     if (moved.numUpdatedRows !== 1n) throw new LeaseLostError(`run ${run.id} moved on without this runner`);
-    return written;
+    const m = plan.messages;
+    const e = plan.exclusions;
+    const match = dictionary(m, (x) => x.match);
+    const notBefore = dictionary(m, (x) => x.notBefore?.getTime() ?? null);
+    const { rows } = await sql<{ id: number; channel: Channel; not_before_ms: number | null }>`
+      WITH excluded AS (
+        INSERT INTO run_exclusions (run_id, recipient_id, channel, reason)
+        SELECT ${run.id}::bigint, u.recipient_id, u.channel, u.reason
+        FROM unnest(${e.map((x) => x.recipientId)}::bigint[], ${e.map((x) => x.channel)}::text[],
+                    ${e.map((x) => x.reason)}::text[]) AS u(recipient_id, channel, reason)
+        ON CONFLICT DO NOTHING
+      )
+      INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
+      SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, u.channel, ${run.purpose}::text, u.offer_id,
+             (${match.values.map((x) => JSON.stringify(x))}::jsonb[])[u.match],
+             to_timestamp((${notBefore.values}::float8[])[u.not_before] / 1000)
+      FROM unnest(${m.map((x) => x.recipientId)}::bigint[], ${m.map((x) => x.channel)}::text[],
+                  ${m.map((x) => x.offerId)}::bigint[], ${match.index}::int[], ${notBefore.index}::int[])
+           AS u(recipient_id, channel, offer_id, match, not_before)
+      ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
+      RETURNING id, channel, (extract(epoch FROM not_before) * 1000)::float8 AS not_before_ms
+    `.execute(trx);
+    return rows.map((r) => ({ id: r.id, channel: r.channel, notBeforeMs: r.not_before_ms }));
   });
 }
 
@@ -141,7 +149,7 @@ async function enqueue(queues: RunnerDeps['sendQueues'], messages: readonly Writ
   const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
   for (const m of messages) {
     const list = byChannel.get(m.channel) ?? [];
-    list.push(sendJob(m.channel, Number(m.id), m.not_before, now));
+    list.push(sendJob(m.channel, m.id, m.notBeforeMs === null ? null : new Date(m.notBeforeMs), now));
     byChannel.set(m.channel, list);
   }
   // Slices of 1,000 jobs: one Redis pipeline each, so a chunk's enqueue never holds all its jobs
@@ -193,7 +201,11 @@ export async function runCampaign(
   if (run.enqueued_through_recipient_id < run.checkpoint_recipient_id) {
     const pending = await db
       .selectFrom('messages')
-      .select(['id', 'channel', 'not_before'])
+      .select([
+        'id',
+        'channel',
+        sql<number | null>`(extract(epoch FROM not_before) * 1000)::float8`.as('notBeforeMs'),
+      ])
       .where('run_id', '=', runId)
       .where('status', '=', 'queued')
       .where('recipient_id', '>', run.enqueued_through_recipient_id)
