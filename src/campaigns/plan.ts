@@ -97,7 +97,8 @@ export interface ChunkPlan {
   readonly funnel: Funnel;
 }
 
-interface Row {
+/** One person of a chunk as the selection query returns them. */
+export interface PlanRow {
   id: number;
   profiling_objected: boolean;
   quiet_until: Date | null;
@@ -221,12 +222,12 @@ export async function planChunk(
         ),
       );
   }
-  const rows = (await query.execute()) as unknown as Row[];
+  const rows = (await query.execute()) as unknown as PlanRow[];
   return assign(ctx, rows, considered);
 }
 
 /** The pure half of planning: channel strategy, offer choice under offer caps, and the frequency cap. */
-export function assign(ctx: PlanContext, rows: readonly Row[], considered: number): ChunkPlan {
+export function assign(ctx: PlanContext, rows: readonly PlanRow[], considered: number): ChunkPlan {
   const { campaign, policy } = ctx;
   const offerById = new Map(ctx.offers.map((o) => [o.id, o]));
   const messages: PlannedMessage[] = [];
