@@ -16,15 +16,17 @@ import type { CandidateOffer } from './offers-for-run.js';
  * and run both plan through here, so preview counts are what the run creates.
  */
 
-export type ExclusionReason =
-  | 'no_consent'
-  | 'restricted'
-  | 'objected'
-  | 'erased'
-  | 'no_contact'
-  | 'suppressed'
-  | 'frequency_cap'
-  | 'no_eligible_offer';
+export const EXCLUSION_REASONS = [
+  'no_consent',
+  'restricted',
+  'objected',
+  'erased',
+  'no_contact',
+  'suppressed',
+  'frequency_cap',
+  'no_eligible_offer',
+] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
 
 export interface PlannedMessage {
   readonly recipientId: number;
