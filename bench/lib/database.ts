@@ -48,11 +48,20 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
-async function createDatabase(services: Services, name: string, template: string): Promise<void> {
+/**
+ * `file_copy` copies the template's files (one checkpoint) instead of PostgreSQL 15's default of
+ * writing every block through the WAL: much faster for a large, seeded template.
+ */
+async function createDatabase(
+  services: Services,
+  name: string,
+  template: string,
+  strategy: 'wal_log' | 'file_copy' = 'wal_log',
+): Promise<void> {
   await withClient(services.adminUrl, async (admin) => {
     const id = (s: string) => admin.escapeIdentifier(s);
     await admin.query(
-      `CREATE DATABASE ${id(name)} OWNER ${id(roleOf(services.ownerUrl))} ENCODING 'UTF8' TEMPLATE ${id(template)}`,
+      `CREATE DATABASE ${id(name)} OWNER ${id(roleOf(services.ownerUrl))} ENCODING 'UTF8' TEMPLATE ${id(template)} STRATEGY ${strategy}`,
     );
     await admin.query(`GRANT CONNECT ON DATABASE ${id(name)} TO ${id(roleOf(services.appUrl))}`);
   });
@@ -85,10 +94,60 @@ export async function cloneDatabase(
   ctx: BenchContext,
   template: string,
   label: string,
+  strategy: 'wal_log' | 'file_copy' = 'wal_log',
 ): Promise<BenchDatabase> {
   const db = benchDatabase(ctx.services, benchDatabaseName(ctx.runId, label));
-  await createDatabase(ctx.services, db.name, template);
+  await createDatabase(ctx.services, db.name, template, strategy);
   return db;
+}
+
+const KEPT = 'cc_bench_keep_';
+const COMPLETE = 'consentcast-bench: complete';
+
+/**
+ * A database prepared once and kept between runs, for fixtures too slow to rebuild every run (a
+ * million seeded people): `cc_bench_keep_<family>_<version>`. `prepare` fills it the first time; it
+ * is marked complete (a database comment) only after `prepare` returned, so a run killed half-way
+ * leaves nothing that a later run would reuse. Kept databases of the same family with another version
+ * (an older schema or seed) are dropped. Clone it per run (`cloneDatabase(…, 'file_copy')`); never
+ * connect to it while others may be cloning it.
+ */
+export async function keptDatabase(
+  ctx: BenchContext,
+  family: string,
+  version: string,
+  prepare: (db: BenchDatabase) => Promise<void>,
+): Promise<{ name: string; reused: boolean }> {
+  const name = `${KEPT}${family}_${version}`;
+  if (!NAME.test(name) || !/^[a-z0-9]+$/.test(family))
+    throw new Error(`unsafe kept database ${JSON.stringify(name)}`);
+  const { rows } = await withClient(ctx.services.adminUrl, (admin) =>
+    admin.query<{ datname: string; comment: string | null }>(
+      "SELECT datname, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE starts_with(datname, $1)",
+      [`${KEPT}${family}_`],
+    ),
+  );
+  for (const row of rows) {
+    if (row.datname === name && row.comment === COMPLETE) continue;
+    await dropDatabase(ctx.services, row.datname);
+  }
+  if (rows.some((r) => r.datname === name && r.comment === COMPLETE)) return { name, reused: true };
+  const db = benchDatabase(ctx.services, name);
+  await createDatabase(ctx.services, name, 'template0');
+  const logger = createLogger({ level: 'silent', name: 'bench' });
+  const kysely = createDb(
+    createPool({ url: db.ownerUrl, max: 1, applicationName: 'consentcast-bench', logger }),
+  );
+  try {
+    await migrateToLatest(untyped(kysely));
+  } finally {
+    await kysely.destroy();
+  }
+  await prepare(db);
+  await withClient(db.ownerUrl, (owner) =>
+    owner.query(`COMMENT ON DATABASE ${owner.escapeIdentifier(name)} IS '${COMPLETE}'`),
+  );
+  return { name, reused: false };
 }
 
 export async function dropDatabase(services: Services, name: string): Promise<void> {

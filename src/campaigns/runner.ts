@@ -2,7 +2,7 @@ import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
-import type { Channel } from '../domain/vocabulary.js';
+import { CHANNELS, type Channel } from '../domain/vocabulary.js';
 import type { Logger } from '../logging/logger.js';
 import { sendJob } from '../queue/send-jobs.js';
 import { clockAt } from '../segmentation/rules.js';
@@ -10,7 +10,7 @@ import { effectivePolicy } from './campaign.js';
 import { loadCampaign } from './campaigns.repository.js';
 import { markRunStarted, settleCampaigns } from './lifecycle.js';
 import { candidateOffers } from './offers-for-run.js';
-import { addFunnel, type ChunkPlan, type Funnel, nextChunk, planChunk } from './plan.js';
+import { addFunnel, type ChunkPlan, EXCLUSION_REASONS, type Funnel, nextChunk, planChunk } from './plan.js';
 import { testSendAudience } from './test-send.js';
 
 /** Another runner holds the run's lease: the job is retried later (BullMQ backoff). */
@@ -41,10 +41,11 @@ export interface RunnerOptions {
 
 export type RunOutcome = 'completed' | 'cancelled' | 'already_finished';
 
-interface WrittenMessage {
-  id: number;
+/** Messages to enqueue that share a channel and a quiet-hours end (epoch ms; null: send now). */
+interface WrittenGroup {
   channel: Channel;
-  not_before: Date | null;
+  notBeforeMs: number | null;
+  ids: number[];
 }
 
 async function claim(db: Db, runId: number, owner: string, leaseMs: number) {
@@ -70,10 +71,48 @@ async function claim(db: Db, runId: number, owner: string, leaseMs: number) {
     .executeTakeFirst();
 }
 
+/** Distinct values of a column as a small array plus each row's 1-based index into it. */
+function dictionary<T, K>(rows: readonly T[], key: (row: T) => K): { values: K[]; index: number[] } {
+  const positions = new Map<K, number>();
+  const values: K[] = [];
+  const index = new Array<number>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const k = key(rows[i] as T);
+    let at = positions.get(k);
+    if (at === undefined) {
+      values.push(k);
+      at = values.length;
+      positions.set(k, at);
+    }
+    index[i] = at;
+  }
+  return { values, index };
+}
+
+/**
+ * A PostgreSQL array literal of integers, built as one string: pg would otherwise serialise a
+ * 10,000-element parameter element by element (a string and an escape per element).
+ */
+function intArray(values: readonly number[]): string {
+  return `{${values.join(',')}}`;
+}
+
+const codeOf = <T>(list: readonly T[]) => new Map(list.map((v, i) => [v, i + 1]));
+const CHANNEL_CODE = codeOf(CHANNELS);
+const REASON_CODE = codeOf(EXCLUSION_REASONS);
+
+/** Parses `string_agg(id::text, ',')`. */
+function ids(text: string): number[] {
+  return text.split(',').map(Number);
+}
+
 /**
  * Writes one chunk's messages and exclusions and moves the checkpoint from `lo` to `hi`, all in one
- * transaction. The compare-and-set on (checkpoint, lease owner) makes a chunk land exactly once even
- * when two runners work the same run: the loser's transaction rolls back.
+ * transaction. The compare-and-set on (checkpoint, lease owner) comes first: a runner that lost the run
+ * stops before writing anything, and the row lock it takes orders two runners working the same run
+ * (the second one's compare-and-set then finds the checkpoint moved). Messages and exclusions go in
+ * one statement, as integer arrays (channels, reasons, explanations and quiet-hours ends as 1-based
+ * codes into small arrays sent once), and the new message ids come back grouped, not as a row each.
  */
 async function writeChunk(
   db: Db,
@@ -84,43 +123,8 @@ async function writeChunk(
   plan: ChunkPlan,
   funnel: Funnel,
   leaseMs: number,
-): Promise<WrittenMessage[]> {
+): Promise<WrittenGroup[]> {
   return db.transaction().execute(async (trx) => {
-    let written: WrittenMessage[] = [];
-    if (plan.messages.length > 0) {
-      const m = plan.messages;
-      // Many messages share one explanation (one per offer and profiling flag): serialise each once.
-      const json = new Map<object, string>();
-      const matchText = (x: (typeof m)[number]) => {
-        let text = json.get(x.match);
-        if (text === undefined) {
-          text = JSON.stringify(x.match);
-          json.set(x.match, text);
-        }
-        return text;
-      };
-      const { rows } = await sql<WrittenMessage>`
-        INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
-        SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, u.channel, ${run.purpose}::text, u.offer_id, u.match::jsonb, u.not_before
-        FROM unnest(${m.map((x) => x.recipientId)}::bigint[], ${m.map((x) => x.channel)}::text[], ${m.map((x) => x.offerId)}::bigint[],
-                    ${m.map(matchText)}::text[]
-, ${m.map((x) => x.notBefore)}::timestamptz[])
-             AS u(recipient_id, channel, offer_id, match, not_before)
-        ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
-        RETURNING id, channel, not_before
-      `.execute(trx);
-      written = rows;
-    }
-    if (plan.exclusions.length > 0) {
-      const e = plan.exclusions;
-      await sql`
-        INSERT INTO run_exclusions (run_id, recipient_id, channel, reason)
-        SELECT ${run.id}::bigint, u.recipient_id, u.channel, u.reason
-        FROM unnest(${e.map((x) => x.recipientId)}::bigint[], ${e.map((x) => x.channel)}::text[], ${e.map((x) => x.reason)}::text[])
-             AS u(recipient_id, channel, reason)
-        ON CONFLICT DO NOTHING
-      `.execute(trx);
-    }
     const moved = await trx
       .updateTable('campaign_runs')
       .set({
@@ -134,17 +138,43 @@ async function writeChunk(
       .where('status', '=', 'running')
       .executeTakeFirst();
     if (moved.numUpdatedRows !== 1n) throw new LeaseLostError(`run ${run.id} moved on without this runner`);
-    return written;
+    const m = plan.messages;
+    const e = plan.exclusions;
+    const match = dictionary(m, (x) => x.match);
+    const notBefore = dictionary(m, (x) => x.notBefore?.getTime() ?? null);
+    const { rows } = await sql<{ channel: Channel; not_before_ms: number | null; ids: string }>`
+      WITH excluded AS (
+        INSERT INTO run_exclusions (run_id, recipient_id, channel, reason)
+        SELECT ${run.id}::bigint, u.recipient_id, (${CHANNELS}::text[])[u.channel], (${EXCLUSION_REASONS}::text[])[u.reason]
+        FROM unnest(${intArray(e.map((x) => x.recipientId))}::bigint[], ${intArray(e.map((x) => CHANNEL_CODE.get(x.channel) ?? 0))}::int[],
+                    ${intArray(e.map((x) => REASON_CODE.get(x.reason) ?? 0))}::int[]) AS u(recipient_id, channel, reason)
+        ON CONFLICT DO NOTHING
+      ), written AS (
+        INSERT INTO messages (run_id, campaign_id, recipient_id, channel, purpose, offer_id, match, not_before)
+        SELECT ${run.id}::bigint, ${run.campaignId}::bigint, u.recipient_id, (${CHANNELS}::text[])[u.channel],
+               ${run.purpose}::text, u.offer_id, (${match.values.map((x) => JSON.stringify(x))}::jsonb[])[u.match],
+               to_timestamp((${notBefore.values}::float8[])[u.not_before] / 1000)
+        FROM unnest(${intArray(m.map((x) => x.recipientId))}::bigint[], ${intArray(m.map((x) => CHANNEL_CODE.get(x.channel) ?? 0))}::int[],
+                    ${intArray(m.map((x) => x.offerId))}::bigint[], ${intArray(match.index)}::int[], ${intArray(notBefore.index)}::int[])
+             AS u(recipient_id, channel, offer_id, match, not_before)
+        ON CONFLICT (run_id, recipient_id, channel) DO NOTHING
+        RETURNING id, channel, not_before
+      )
+      SELECT channel, (extract(epoch FROM not_before) * 1000)::float8 AS not_before_ms, string_agg(id::text, ',') AS ids
+      FROM written GROUP BY channel, not_before
+    `.execute(trx);
+    return rows.map((r) => ({ channel: r.channel, notBeforeMs: r.not_before_ms, ids: ids(r.ids) }));
   });
 }
 
-async function enqueue(queues: RunnerDeps['sendQueues'], messages: readonly WrittenMessage[]): Promise<void> {
+async function enqueue(queues: RunnerDeps['sendQueues'], groups: readonly WrittenGroup[]): Promise<void> {
   const now = Date.now();
   const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
-  for (const m of messages) {
-    const list = byChannel.get(m.channel) ?? [];
-    list.push(sendJob(m.channel, Number(m.id), m.not_before, now));
-    byChannel.set(m.channel, list);
+  for (const g of groups) {
+    const list = byChannel.get(g.channel) ?? [];
+    const notBefore = g.notBeforeMs === null ? null : new Date(g.notBeforeMs);
+    for (const id of g.ids) list.push(sendJob(g.channel, id, notBefore, now));
+    byChannel.set(g.channel, list);
   }
   // Slices of 1,000 jobs: one Redis pipeline each, so a chunk's enqueue never holds all its jobs
   // serialised at once (the runner streams; its memory should not grow with the chunk size).
@@ -198,16 +228,26 @@ export async function runCampaign(
   if (run.enqueued_through_recipient_id < run.checkpoint_recipient_id) {
     const pending = await db
       .selectFrom('messages')
-      .select(['id', 'channel', 'not_before'])
+      .select([
+        'channel',
+        sql<number | null>`(extract(epoch FROM not_before) * 1000)::float8`.as('not_before_ms'),
+        sql<string>`string_agg(id::text, ',')`.as('ids'),
+      ])
       .where('run_id', '=', runId)
       .where('status', '=', 'queued')
       .where('recipient_id', '>', run.enqueued_through_recipient_id)
       .where('recipient_id', '<=', run.checkpoint_recipient_id)
+      .groupBy(['channel', 'not_before'])
       .execute();
-    await enqueue(deps.sendQueues, pending);
+    const groups = pending.map((p) => ({
+      channel: p.channel,
+      notBeforeMs: p.not_before_ms,
+      ids: ids(p.ids),
+    }));
+    await enqueue(deps.sendQueues, groups);
     await markEnqueued(db, runId, run.checkpoint_recipient_id);
     log.info(
-      { reenqueued: pending.length },
+      { reenqueued: groups.reduce((n, g) => n + g.ids.length, 0) },
       'resumed: re-enqueued messages of chunks written before the crash',
     );
   }
@@ -292,7 +332,7 @@ export async function runCampaign(
         log.debug(
           {
             through,
-            messages: written.length,
+            messages: written.reduce((n, g) => n + g.ids.length, 0),
             exclusions: plan.exclusions.length,
             planMs: Math.round(planned.planMs),
             waitedForPlanMs: Math.round(t1 - t0),
