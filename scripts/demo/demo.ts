@@ -266,7 +266,9 @@ async function main(argv: readonly string[], baseEnv: Env): Promise<number> {
     // The roles start while the audience is imported: their start-up (tsx, connections) overlaps it.
     const rolesAt = Date.now();
     for (const role of DEMO_ROLES) children.push(startRole(role, env, dir));
-    say(`roles: ${DEMO_ROLES.join(', ')} starting as processes`);
+    say(
+      `roles: ${DEMO_ROLES.join(', ')} starting (consentcast ${DEMO_ROLES.join(' / ')}, ${DEMO_ROLES.length === 1 ? 'one process' : 'one process each'})`,
+    );
     await createNotice(deps.db, {
       version: DEMO_NOTICE_VERSION,
       locale: 'lv',
