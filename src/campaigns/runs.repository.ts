@@ -2,17 +2,14 @@ import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { NotFoundError } from '../errors/not-found-error.js';
+import { parseIdPayload } from '../queue/id-payload.js';
 
 export interface RunJobData {
   readonly runId: number;
 }
 
 export function parseRunJob(data: unknown): RunJobData | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const id = (data as { runId?: unknown }).runId;
-  return Object.keys(data).length === 1 && Number.isSafeInteger(id) && (id as number) > 0
-    ? { runId: id as number }
-    : undefined;
+  return parseIdPayload(data, 'runId');
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Queue, RepeatOptions } from 'bullmq';
 import { CronExpressionParser } from 'cron-parser';
 import type { FieldProblem } from '../errors/validation-error.js';
+import { parseIdPayload } from '../queue/id-payload.js';
 import { isTimeZone } from '../recipients/recipient-input.js';
 
 /**
@@ -163,11 +164,7 @@ export interface TickData {
 }
 
 export function parseTick(data: unknown): TickData | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const id = (data as { campaignId?: unknown }).campaignId;
-  return Object.keys(data).length === 1 && Number.isSafeInteger(id) && (id as number) > 0
-    ? { campaignId: id as number }
-    : undefined;
+  return parseIdPayload(data, 'campaignId');
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import type { Channel } from '../domain/vocabulary.js';
+import { parseIdPayload } from './id-payload.js';
 
 /**
  * A send job carries the message id and nothing else (N16: no personal data in queues). Everything
@@ -16,12 +17,7 @@ export function sendJobId(messageId: number): string {
 
 /** Validates a job payload at the queue edge: exactly `{ messageId: positive integer }`. */
 export function parseSendJob(data: unknown): SendJobData | undefined {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
-  const keys = Object.keys(data);
-  const id = (data as { messageId?: unknown }).messageId;
-  return keys.length === 1 && Number.isSafeInteger(id) && (id as number) > 0
-    ? { messageId: id as number }
-    : undefined;
+  return parseIdPayload(data, 'messageId');
 }
 
 /** Retries only ever follow failures where the provider certainly did not accept the message. */
