@@ -1,6 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { consentBlockReasonSql } from '../consent/consent.sql.js';
 import type { Db } from '../db/database.js';
+import { mayHaveReached } from '../delivery/may-have-reached.js';
 import type { Channel } from '../domain/vocabulary.js';
 import { compileRule } from '../segmentation/compile.js';
 import type { RuleClock } from '../segmentation/rules.js';
@@ -140,7 +141,7 @@ function eligibleOffersSql(ctx: PlanContext, alias: string): RawBuilder<number[]
     if (o.resendAfterDays > 0) {
       conditions.push(sql`NOT EXISTS (
         SELECT 1 FROM messages m WHERE m.offer_id = ${o.id}::bigint AND m.recipient_id = ${r('id')}
-          AND m.status IN ('sending', 'sent') AND m.claimed_at > ${ctx.now}::timestamptz - make_interval(days => ${o.resendAfterDays}::int))`);
+          AND ${mayHaveReached('m')} AND m.claimed_at > ${ctx.now}::timestamptz - make_interval(days => ${o.resendAfterDays}::int))`);
     }
     const when = conditions.length === 0 ? sql`true` : sql.join(conditions, sql` AND `);
     return sql`CASE WHEN ${when} THEN ${o.id}::bigint END`;
@@ -186,7 +187,7 @@ export async function planChunk(
            count(*) FILTER (WHERE m.purpose = ${campaign.purpose}::text AND m.claimed_at > ${capSince(policy.cap.windowHours)})::int AS purpose_count,
            count(*) FILTER (WHERE m.claimed_at > ${capSince(policy.ceiling.windowHours)})::int AS total_count
     FROM messages m
-    WHERE m.status IN ('sending', 'sent') AND m.recipient_id > ${lo}::bigint AND m.recipient_id <= ${hi}::bigint
+    WHERE ${mayHaveReached('m')} AND m.recipient_id > ${lo}::bigint AND m.recipient_id <= ${hi}::bigint
       AND m.claimed_at > ${capSince(Math.max(policy.cap.windowHours, policy.ceiling.windowHours))}
     GROUP BY m.recipient_id)`;
   let query = db

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import type { Channel } from '../domain/vocabulary.js';
+import { mayHaveReached } from './may-have-reached.js';
 
 /**
  * Claim and re-check, just before sending (N1, N13). For a batch of message ids, in one transaction:
@@ -109,9 +110,9 @@ export async function claimMessages(
                    COALESCE(m.quiet_end_minute, ${policy.quietHours.endMinute}::int), now()) IS NOT NULL THEN 'defer:quiet_hours'
             ELSE 'claim'
           END AS pre_decision,
-          (SELECT count(*)::int FROM messages x WHERE x.recipient_id = m.recipient_id AND x.status IN ('sending', 'sent')
+          (SELECT count(*)::int FROM messages x WHERE x.recipient_id = m.recipient_id AND ${mayHaveReached('x')}
              AND x.purpose = m.purpose AND x.claimed_at > now() - make_interval(hours => m.cap_hours)) AS purpose_count,
-          (SELECT count(*)::int FROM messages x WHERE x.recipient_id = m.recipient_id AND x.status IN ('sending', 'sent')
+          (SELECT count(*)::int FROM messages x WHERE x.recipient_id = m.recipient_id AND ${mayHaveReached('x')}
              AND x.claimed_at > now() - make_interval(hours => ${policy.frequencyCapCeiling.windowHours}::int)) AS total_count
         FROM m
       ),

@@ -133,6 +133,64 @@ describe('claiming a message just before sending', () => {
     expect(kinds).toEqual(['claimed', 'skipped:frequency_cap']);
   });
 
+  it('counts an indeterminate message towards the cap until an operator resolves it as not sent (N15)', async () => {
+    const oneAWeek = {
+      ...settings,
+      policy: { ...settings.policy, frequencyCap: { max: 1, windowHours: 168 } },
+    };
+    const runs = [await queuedRun(['email']), await queuedRun(['email']), await queuedRun(['email'])];
+    await api.deps.db
+      .updateTable('campaigns')
+      .set({ frequency_cap_max: null, frequency_cap_window_hours: null })
+      .execute();
+    // someone no other test touches, with an e-mail message in each of the three runs
+    const person = await api.deps.db
+      .selectFrom('messages as m')
+      .innerJoin('recipients as r', 'r.id', 'm.recipient_id')
+      .select('r.client_number')
+      .where(
+        'm.run_id',
+        'in',
+        runs.map((r) => r.runId),
+      )
+      .where('m.channel', '=', 'email')
+      .where('r.client_number', 'is not', null)
+      .groupBy('r.client_number')
+      .having((eb) => eb.fn.countAll(), '=', 3)
+      .orderBy('r.client_number', 'desc')
+      .executeTakeFirstOrThrow();
+    const [first, second, third] = await Promise.all(
+      runs.map((r) => messageOf(r.runId, person.client_number ?? '', 'email')),
+    );
+    if (!first || !second || !third) throw new Error('expected three messages');
+    expect(await claimMessages(api.deps.db, 'email', [first.id], oneAWeek)).toEqual([
+      { kind: 'claimed', attempt: 1 },
+    ]);
+    // its worker died after the provider may have taken it: the reconciler's verdict
+    await api.deps.db
+      .updateTable('messages')
+      .set({
+        status: 'indeterminate',
+        lease_expires_at: null,
+        finished_at: new Date(),
+        error_code: 'lease_expired',
+      })
+      .where('id', '=', first.id)
+      .execute();
+    expect(await claimMessages(api.deps.db, 'email', [second.id], oneAWeek)).toEqual([
+      { kind: 'skipped', reason: 'frequency_cap' },
+    ]);
+    // the provider confirms it never had it
+    await api.deps.db
+      .updateTable('messages')
+      .set({ resolution: 'not_sent', resolved_by: 'operator:test' })
+      .where('id', '=', first.id)
+      .execute();
+    expect(await claimMessages(api.deps.db, 'email', [third.id], oneAWeek)).toEqual([
+      { kind: 'claimed', attempt: 1 },
+    ]);
+  });
+
   it('skips messages of a cancelled campaign and defers those inside quiet hours', async () => {
     const { campaign, runId } = await queuedRun(['email']);
     const m3 = await messageOf(runId, 'P3', 'email');

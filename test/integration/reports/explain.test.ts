@@ -137,11 +137,12 @@ describe('explain: why a person was or was not selected, and what happened (N8, 
       ['excluded', 'frequency_cap'],
       ['excluded', 'frequency_cap'],
     ]);
-    // P3's e-mails were never confirmed sent (lost answers), so they do not count against the cap
+    // P3's e-mails ended indeterminate (lost answers): they may have reached P3, so they count
+    // against the cap like sent ones until an operator resolves them as not sent (N15)
     const p3 = await explain('P3', '', fresh.id);
     expect(p3.now?.channels.find((c) => c.channel === 'email')).toMatchObject({
-      outcome: 'selected',
-      match: { offer_key: 'travel' },
+      outcome: 'excluded',
+      reason: 'frequency_cap',
     });
   });
 
