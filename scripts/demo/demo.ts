@@ -21,6 +21,7 @@ import { ALL_QUEUES, CAMPAIGN_RUNS_QUEUE, SEND_QUEUES } from '../../src/queue/na
 import { FakesClient } from '../../test/fakes/client.js';
 import type { Delivery } from '../../test/fakes/delivery-log.js';
 import type { FakePorts } from '../../test/fakes/fakes.js';
+import { providerEnv } from '../../test/fakes/fakes.js';
 import { audienceNdjson, DEMO_NOTICE_VERSION } from './audience.js';
 import { approveAndStart, createDemoCampaign, DEMO_PURPOSE } from './campaign.js';
 import { type DemoDatabase, recreateDemoDatabase, serverUrls } from './database.js';
@@ -67,9 +68,7 @@ function demoEnv(base: Env, db: DemoDatabase, options: DemoOptions, ports: FakeP
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(options.httpPort),
     PUBLIC_BASE_URL: `http://127.0.0.1:${options.httpPort}`,
-    SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
-    TWILIO_API_BASE_URL: `http://127.0.0.1:${ports.twilio}`,
-    FCM_API_BASE_URL: `http://127.0.0.1:${ports.fcm}`,
+    ...providerEnv(ports),
     GOOGLE_APPLICATION_CREDENTIALS: '',
     DKIM_DOMAIN: '',
     DKIM_SELECTOR: '',

@@ -181,44 +181,43 @@ const ExplanationView = Type.Object({
 export function registerReportRoutes(app: TypedApp, ctx: HttpContext): void {
   const { db, config } = ctx.deps;
 
-  app.get(
+  // The two reports differ only in what they cover: every run of a campaign, or one run.
+  const reportRoute = (
+    path: '/campaigns/:id/report' | '/runs/:id/report',
+    summary: string,
+    load: (id: number) => ReturnType<typeof runReport>,
+    fileName: (id: number) => string,
+  ) =>
+    app.get(
+      path,
+      {
+        config: { scope: 'reports:read' },
+        schema: {
+          summary,
+          tags: ['reports'],
+          params: IdParams,
+          querystring: ReportQuery,
+          produces: ['application/json', 'text/csv'],
+          response: reportResponses,
+        },
+      },
+      async (request, reply) => {
+        const report = await load(Number(request.params.id));
+        const csv = wantsCsv(request.query.format, request.headers.accept);
+        return sendReport(reply, report, csv, fileName(Number(request.params.id)));
+      },
+    );
+  reportRoute(
     '/campaigns/:id/report',
-    {
-      config: { scope: 'reports:read' },
-      schema: {
-        summary: 'What every run of a campaign did, by channel and offer (N8)',
-        tags: ['reports'],
-        params: IdParams,
-        querystring: ReportQuery,
-        produces: ['application/json', 'text/csv'],
-        response: reportResponses,
-      },
-    },
-    async (request, reply) => {
-      const report = await campaignReport(db, Number(request.params.id));
-      const csv = wantsCsv(request.query.format, request.headers.accept);
-      return sendReport(reply, report, csv, `campaign-${report.campaign.id}-report`);
-    },
+    'What every run of a campaign did, by channel and offer (N8)',
+    (id) => campaignReport(db, id),
+    (id) => `campaign-${id}-report`,
   );
-
-  app.get(
+  reportRoute(
     '/runs/:id/report',
-    {
-      config: { scope: 'reports:read' },
-      schema: {
-        summary: 'What one campaign run did, by channel and offer (N8)',
-        tags: ['reports'],
-        params: IdParams,
-        querystring: ReportQuery,
-        produces: ['application/json', 'text/csv'],
-        response: reportResponses,
-      },
-    },
-    async (request, reply) => {
-      const report = await runReport(db, Number(request.params.id));
-      const csv = wantsCsv(request.query.format, request.headers.accept);
-      return sendReport(reply, report, csv, `run-${request.params.id}-report`);
-    },
+    'What one campaign run did, by channel and offer (N8)',
+    (id) => runReport(db, id),
+    (id) => `run-${id}-report`,
   );
 
   app.get(

@@ -32,6 +32,15 @@ export interface FakePorts {
   readonly control: number;
 }
 
+/** The configuration that points the roles' real SDKs at the fakes (docs/providers.md). */
+export function providerEnv(ports: Pick<FakePorts, 'smtp' | 'twilio' | 'fcm'>): Record<string, string> {
+  return {
+    SMTP_URL: `smtp://127.0.0.1:${ports.smtp}`,
+    TWILIO_API_BASE_URL: `http://127.0.0.1:${ports.twilio}`,
+    FCM_API_BASE_URL: `http://127.0.0.1:${ports.fcm}`,
+  };
+}
+
 export interface Fakes {
   readonly ports: FakePorts;
   readonly log: DeliveryLog;

@@ -1,5 +1,5 @@
 import { inject } from 'vitest';
-import { type Fakes, startFakes } from '../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../fakes/fakes.js';
 import { type RunningRole, startRole } from './process.js';
 import { exampleEnv } from './service-env.js';
 import { createTestApp, type TestApp } from './test-app.js';
@@ -25,9 +25,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   const t = await createTestDatabase();
   const fakes = await startFakes();
   const settings = {
-    SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-    TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-    FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+    ...providerEnv(fakes.ports),
     QUIET_HOURS_DEFAULT: '00:00-00:00',
     ...overrides,
   };

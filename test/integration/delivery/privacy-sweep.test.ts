@@ -6,7 +6,7 @@ import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
 import { signLink } from '../../../src/links/tokens.js';
 import { sendJobId } from '../../../src/queue/send-jobs.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runsQueue } from '../../support/campaigns.js';
 import { phoneForms, sweepLogs, sweepRedis } from '../../support/privacy-sweep.js';
 import { freePort, type RunningRole, startRole, waitFor } from '../../support/process.js';
@@ -40,9 +40,7 @@ describe('no personal data in Redis or in the logs after a campaign with failure
     const port = await freePort();
     baseUrl = `http://127.0.0.1:${port}`;
     const providers = {
-      SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-      TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-      FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+      ...providerEnv(fakes.ports),
       QUIET_HOURS_DEFAULT: '00:00-00:00',
       PUBLIC_BASE_URL: baseUrl,
     };

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChannelSender } from '../../../src/channels/senders.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../../src/delivery/worker.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runNow } from '../../support/campaigns.js';
 import { waitFor } from '../../support/process.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
@@ -21,9 +21,7 @@ describe('channel workers through the real SDKs against the fakes', () => {
     t = await createTestDatabase();
     fakes = await startFakes();
     api = await createTestApp(t, {
-      SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-      TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-      FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+      ...providerEnv(fakes.ports),
       QUIET_HOURS_DEFAULT: '00:00-00:00',
     });
     await seedAudience(api.deps.db, 50);

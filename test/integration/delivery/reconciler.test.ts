@@ -29,20 +29,27 @@ describe('the reconciler', () => {
       batch: 50,
     });
 
-  it('marks a message left sending past its lease indeterminate and never enqueues it again', async () => {
+  /** Runs a one-channel e-mail campaign now; its messages in recipient order. */
+  async function emailRun(name: string) {
     const campaign = await defineCampaign(api.deps, {
-      name: 'lease',
+      name,
       purpose: 'service_offers',
       channels: ['email'],
       quiet_hours: '00:00-00:00',
     });
     const { runId } = await runNow(api.deps, campaign.id);
-    const message = await api.deps.db
+    const messages = await api.deps.db
       .selectFrom('messages')
-      .select('id')
+      .select(['id', 'recipient_id'])
       .where('run_id', '=', runId)
-      .orderBy('id')
-      .executeTakeFirstOrThrow();
+      .orderBy('recipient_id')
+      .execute();
+    return { runId, messages };
+  }
+
+  it('marks a message left sending past its lease indeterminate and never enqueues it again', async () => {
+    const [message] = (await emailRun('lease')).messages;
+    if (!message) throw new Error('the run made no messages');
     const settings = {
       leaseSeconds: 60,
       pausedRetrySeconds: 30,
@@ -70,19 +77,7 @@ describe('the reconciler', () => {
   });
 
   it('enqueues again exactly the queued messages whose jobs Redis lost', async () => {
-    const campaign = await defineCampaign(api.deps, {
-      name: 'lost',
-      purpose: 'service_offers',
-      channels: ['email'],
-      quiet_hours: '00:00-00:00',
-    });
-    const { runId } = await runNow(api.deps, campaign.id);
-    const messages = await api.deps.db
-      .selectFrom('messages')
-      .select('id')
-      .where('run_id', '=', runId)
-      .orderBy('id')
-      .execute();
+    const { messages } = await emailRun('lost');
     expect(messages.length).toBeGreaterThan(100);
     const queue = sendQueuesOf(api.deps).email;
     // Redis loses the jobs of every third message
@@ -95,19 +90,7 @@ describe('the reconciler', () => {
   });
 
   it('leaves to the runner a chunk it has written but not yet enqueued', async () => {
-    const campaign = await defineCampaign(api.deps, {
-      name: 'in flight',
-      purpose: 'service_offers',
-      channels: ['email'],
-      quiet_hours: '00:00-00:00',
-    });
-    const { runId } = await runNow(api.deps, campaign.id);
-    const messages = await api.deps.db
-      .selectFrom('messages')
-      .select(['id', 'recipient_id'])
-      .where('run_id', '=', runId)
-      .orderBy('recipient_id')
-      .execute();
+    const { runId, messages } = await emailRun('in flight');
     const queue = sendQueuesOf(api.deps).email;
     for (const m of messages) expect(await queue.remove(`m${m.id}`)).toBe(1);
     // as if the runner had written every row but enqueued only the first half when we looked

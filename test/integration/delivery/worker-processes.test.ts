@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
 import { SEND_JOB_OPTIONS } from '../../../src/queue/send-jobs.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';
 import { type RunningRole, startRole, waitFor } from '../../support/process.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
@@ -22,9 +22,7 @@ describe('channel worker processes', () => {
     t = await createTestDatabase();
     fakes = await startFakes();
     const providers = {
-      SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-      TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-      FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+      ...providerEnv(fakes.ports),
       QUIET_HOURS_DEFAULT: '00:00-00:00',
     };
     api = await createTestApp(t, providers);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runsQueue } from '../../support/campaigns.js';
 import { freePort, type RunningRole, startRole, waitFor } from '../../support/process.js';
 import { parsePrometheus, sampleSum } from '../../support/prometheus.js';
@@ -19,9 +19,7 @@ describe('consentcast all: every role in one process', () => {
     t = await createTestDatabase();
     fakes = await startFakes();
     const providers = {
-      SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-      TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-      FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+      ...providerEnv(fakes.ports),
       QUIET_HOURS_DEFAULT: '00:00-00:00',
     };
     api = await createTestApp(t, providers);

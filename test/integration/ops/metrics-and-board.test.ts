@@ -3,7 +3,7 @@ import { createChannelSender } from '../../../src/channels/senders.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../../src/delivery/worker.js';
 import { QUEUE_STATES } from '../../../src/metrics/api-metrics.js';
 import { ALL_QUEUES, SEND_QUEUES } from '../../../src/queue/names.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runNow } from '../../support/campaigns.js';
 import { NOTICE_VERSION } from '../../support/fixtures.js';
 import { waitFor } from '../../support/process.js';
@@ -22,9 +22,7 @@ describe('ops: /metrics and the queue board', () => {
     t = await createTestDatabase();
     fakes = await startFakes();
     api = await createTestApp(t, {
-      SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-      TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-      FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+      ...providerEnv(fakes.ports),
       QUIET_HOURS_DEFAULT: '00:00-00:00',
     });
     await seedAudience(api.deps.db, 60);

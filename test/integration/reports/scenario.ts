@@ -4,7 +4,7 @@ import { createChannelSender } from '../../../src/channels/senders.js';
 import { keyedHash } from '../../../src/crypto/pseudonym.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../../src/delivery/worker.js';
 import type { Channel } from '../../../src/domain/vocabulary.js';
-import { type Fakes, startFakes } from '../../fakes/fakes.js';
+import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';
 import { waitFor } from '../../support/process.js';
 import { seedAudience, seedOffer, suppressionHash } from '../../support/seed.js';
@@ -84,9 +84,7 @@ async function runWorkers(s: { api: TestApp }, runId: number, held: number) {
 export async function startScenario(t: TestDatabase): Promise<Scenario> {
   const fakes = await startFakes();
   const api = await createTestApp(t, {
-    SMTP_URL: `smtp://127.0.0.1:${fakes.ports.smtp}`,
-    TWILIO_API_BASE_URL: `http://127.0.0.1:${fakes.ports.twilio}`,
-    FCM_API_BASE_URL: `http://127.0.0.1:${fakes.ports.fcm}`,
+    ...providerEnv(fakes.ports),
   });
   const db = api.deps.db;
   await seedAudience(db, 60);
