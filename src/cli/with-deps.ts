@@ -30,7 +30,9 @@ export async function withDeps(
     out.error(formatProblems(loaded.problems));
     return EXIT.usage;
   }
-  const deps = buildDeps(loaded.config, { role, logger: createLogger({ level: 'warn', name: role }) });
+  // logs go to stderr: stdout carries only the command's output (`--json` documents are parsed by scripts)
+  const logger = createLogger({ level: 'warn', name: role, destination: process.stderr });
+  const deps = buildDeps(loaded.config, { role, logger });
   try {
     return await work(deps);
   } catch (err) {

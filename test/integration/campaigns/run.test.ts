@@ -214,7 +214,8 @@ describe('a campaign run', () => {
       .select(['r.client_number', 'x.channel', 'x.reason'])
       .where('x.run_id', '=', runId)
       .where('r.client_number', 'in', ['P4', 'P12'])
-      .orderBy(['r.client_number', 'x.channel'])
+      .orderBy('r.client_number')
+      .orderBy('x.channel')
       .execute();
     expect(reasons).toEqual([
       { client_number: 'P12', channel: 'sms', reason: 'frequency_cap' },

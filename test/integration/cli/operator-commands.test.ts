@@ -128,7 +128,8 @@ describe('operator commands', () => {
       .selectFrom('consents')
       .select(['purpose', 'channel', 'status', 'source'])
       .where('recipient_id', '=', person.id)
-      .orderBy(['purpose', 'channel'])
+      .orderBy('purpose')
+      .orderBy('channel')
       .execute();
     expect(state).toEqual([
       { purpose: 'contests', channel: 'email', status: 'withdrawn', source: 'operator' },

@@ -68,7 +68,9 @@ export async function snapshot(t: TestDatabase) {
     .selectFrom('consents as c')
     .innerJoin('recipients as r', 'r.id', 'c.recipient_id')
     .select(['r.client_number', 'c.purpose', 'c.channel', 'c.status', 'c.source', 'c.occurred_at'])
-    .orderBy(['r.client_number', 'c.purpose', 'c.channel'])
+    .orderBy('r.client_number')
+    .orderBy('c.purpose')
+    .orderBy('c.channel')
     .execute();
   const events = await t.db
     .selectFrom('consent_events as e')
@@ -82,7 +84,11 @@ export async function snapshot(t: TestDatabase) {
       'e.occurred_at',
       'e.notice_version',
     ])
-    .orderBy(['r.client_number', 'e.purpose', 'e.channel', 'e.occurred_at', 'e.action'])
+    .orderBy('r.client_number')
+    .orderBy('e.purpose')
+    .orderBy('e.channel')
+    .orderBy('e.occurred_at')
+    .orderBy('e.action')
     .execute();
   return { people, devices, consents, events };
 }

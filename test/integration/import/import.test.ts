@@ -216,7 +216,9 @@ describe('importing a file that mixes valid and invalid rows', () => {
         'e.occurred_at',
       ])
       .where('e.source', '=', 'import')
-      .orderBy(['r.client_number', 'e.occurred_at', 'e.action'])
+      .orderBy('r.client_number')
+      .orderBy('e.occurred_at')
+      .orderBy('e.action')
       .execute();
     // Every event of the file, the out-of-order ones too: 3 of C-A, 2 of C-OLD, 2 of C-TIE.
     expect(events.map((e) => [e.client_number, e.action])).toEqual([
