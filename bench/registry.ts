@@ -9,6 +9,7 @@ const BENCHMARKS: Readonly<Record<string, () => Promise<AnyBenchmark>>> = {
   'campaign-fanout': async () => (await import('./benchmarks/campaign-fanout.js')).benchmark,
   'consent-api': async () => (await import('./benchmarks/consent-api.js')).benchmark,
   'import-people': async () => (await import('./benchmarks/import-people.js')).benchmark,
+  'import-people-schema': async () => (await import('./benchmarks/import-people.js')).schemaBenchmark,
   'delivery-email': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('email'),
   'delivery-sms': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('sms'),
   'delivery-push': async () => (await import('./benchmarks/delivery.js')).channelBenchmark('push'),

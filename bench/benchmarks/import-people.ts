@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { sha256Hex } from '../../src/crypto/pseudonym.js';
+import { keyedHash, sha256Hex } from '../../src/crypto/pseudonym.js';
 import { createDb, createPool } from '../../src/db/database.js';
 import { copyLine } from '../../src/import/copy-text.js';
 import { importPeople } from '../../src/import/importer.js';
@@ -21,14 +21,24 @@ import {
   queryScalar,
 } from '../lib/database.js';
 import { syntheticRecipient } from '../lib/synthetic-recipients.js';
-import type { Benchmark, VariantContext, VariantOutcome } from '../lib/types.js';
+import type { Benchmark, Variant, VariantContext, VariantOutcome } from '../lib/types.js';
 
 /**
  * `consentcast import` of N people with three consents each from one NDJSON file (issue 3), against
- * the bare minimum the same file needs: each line parsed and its person and consent rows COPYed into
- * plain tables (no keys, indexes, checks or triggers) on two connections at once. A second subject
- * runs the importer on two connections (`--parallel 2`, as many as the baseline uses); a third with
- * every trigger of consent_events and consents disabled, foreign keys included, to show what the
+ * two baselines, each a benchmark of its own (the harness divides by one baseline):
+ *
+ * - `import-people`: the bare minimum the same file needs: each line parsed and its person and
+ *   consent rows COPYed into plain tables (no keys, indexes, checks or triggers) on two connections
+ *   at once. It measures the importer together with the schema it writes into.
+ * - `import-people-schema`: raw PostgreSQL writing the same rows into the real tables by the
+ *   shortest path: each line parsed, its keyed hashes made, COPY into two temporary tables per batch
+ *   and one INSERT … SELECT statement into recipients, consent_events and consents. It has every
+ *   index, CHECK and foreign key the importer pays for, and none of its work for correctness
+ *   (validation, per-row errors, upserts, tombstones, out-of-order folding, locks, audit): the
+ *   importer's own overhead.
+ *
+ * A second subject runs the importer on two connections (`--parallel 2`); `import-people` has a third
+ * with every trigger of consent_events and consents disabled, foreign keys included, to show what the
  * ledger's per-row checks cost together (diagnostics: never run the product like that). Every slot
  * has a fresh copy of the migrated database; the file is written once, before any timing.
  */
@@ -165,6 +175,118 @@ async function bareCopy(ctx: Ctx): Promise<VariantOutcome> {
   return { operations: rows };
 }
 
+/** The batch of the raw-SQL baseline: the importer's default, so both commit as often. */
+const RAW_BATCH = 2_000;
+
+/**
+ * One statement per batch moves the staged rows into the real tables. The consent rows of a new
+ * person are distinct per purpose and channel, so each event is also the current state.
+ */
+const RAW_MOVE_SQL = `
+  WITH people AS (
+    INSERT INTO recipients (client_number, first_name, last_name, email, phone, locale, time_zone, attributes,
+                            email_hash, phone_hash)
+    SELECT client_number, first_name, last_name, email, phone, locale, time_zone, attributes, email_hash, phone_hash
+    FROM raw_people
+    RETURNING id, client_number
+  ), events AS (
+    INSERT INTO consent_events (recipient_id, purpose, channel, action, source, actor_hash, notice_version,
+                                notice_sha256, request_id, reason, occurred_at)
+    SELECT p.id, c.purpose, c.channel, c.action, 'import', $1, c.notice_version, c.notice_sha256, $2,
+           CASE WHEN c.action = 'grant' THEN NULL ELSE 'import' END, c.occurred_at
+    FROM raw_consents c JOIN people p USING (client_number)
+    RETURNING id, recipient_id, purpose, channel, action, occurred_at, notice_version
+  )
+  INSERT INTO consents (recipient_id, purpose, channel, status, source, occurred_at, event_id, notice_version)
+  SELECT recipient_id, purpose, channel, CASE action WHEN 'grant' THEN 'granted' ELSE 'withdrawn' END,
+         'import', occurred_at, id, notice_version
+  FROM events
+`;
+
+/** Baseline of `import-people-schema`: the same rows into the real tables, raw SQL, one connection. */
+async function rawSqlIntoSchema(ctx: Ctx): Promise<VariantOutcome> {
+  const client = new pg.Client({
+    connectionString: databaseUrl(ctx.services.appUrl, ctx.prepared.database),
+    application_name: 'consentcast-bench-raw',
+  });
+  await client.connect();
+  const noticeSha = sha256Hex(NOTICE.body);
+  const actorHash = keyedHash(PSEUDONYM_SECRET, 'actor', 'operator:bench');
+  const copy = async (text: string, rows: string) => {
+    const stream = client.query(copyFrom(text));
+    const done = once(stream, 'finish');
+    stream.end(rows);
+    await done;
+  };
+  let rows = 0;
+  let people = '';
+  let consents = '';
+  let batched = 0;
+  const flush = async () => {
+    if (batched === 0) return;
+    await copy(
+      'COPY raw_people (client_number, first_name, last_name, email, phone, locale, time_zone, attributes, email_hash, phone_hash) FROM STDIN',
+      people,
+    );
+    await copy(
+      'COPY raw_consents (client_number, purpose, channel, action, occurred_at, notice_version, notice_sha256) FROM STDIN',
+      consents,
+    );
+    await client.query(RAW_MOVE_SQL, [actorHash, `bench-${ctx.runId}`]);
+    await client.query('TRUNCATE raw_people, raw_consents');
+    people = '';
+    consents = '';
+    batched = 0;
+  };
+  try {
+    await client.query(
+      `CREATE TEMP TABLE raw_people (client_number text, first_name text, last_name text, email text, phone text,
+                                     locale text, time_zone text, attributes jsonb, email_hash text, phone_hash text);
+       CREATE TEMP TABLE raw_consents (client_number text, purpose text, channel text, action text,
+                                       occurred_at timestamptz, notice_version text, notice_sha256 text)`,
+    );
+    for await (const items of readNdjson(createReadStream(ctx.setup.file))) {
+      for (const item of items) {
+        if (!('value' in item)) continue;
+        const r = item.value as Record<string, unknown> & { consents: Record<string, string>[] };
+        const email = String(r.email);
+        const phone = String(r.phone);
+        people += copyLine([
+          String(r.client_number),
+          String(r.first_name),
+          String(r.last_name),
+          email,
+          phone,
+          String(r.locale),
+          String(r.time_zone),
+          JSON.stringify(r.attributes),
+          keyedHash(PSEUDONYM_SECRET, 'email', email),
+          keyedHash(PSEUDONYM_SECRET, 'phone', phone),
+        ]);
+        for (const x of r.consents) {
+          const granted = x.status === 'granted';
+          consents += copyLine([
+            String(r.client_number),
+            x.purpose ?? null,
+            x.channel ?? null,
+            granted ? 'grant' : 'withdraw',
+            x.occurred_at ?? null,
+            x.notice_version ?? null,
+            granted ? noticeSha : null,
+          ]);
+        }
+        rows += 1;
+        batched += 1;
+        if (batched === RAW_BATCH) await flush();
+      }
+    }
+    await flush();
+  } finally {
+    await client.end();
+  }
+  return { operations: rows };
+}
+
 /** Subject: the importer as `consentcast import` runs it (app role, default batch size). */
 async function importer(ctx: Ctx): Promise<VariantOutcome> {
   return runImporter(ctx, 1);
@@ -204,10 +326,21 @@ async function count(ctx: Ctx, table: string): Promise<number> {
   return Number(await queryScalar(ctx.services, ctx.prepared.database, `SELECT count(*) FROM ${table}`));
 }
 
-export const benchmark: Benchmark<Setup, Prepared> = {
-  name: 'import-people',
-  description:
-    'import N people with 3 consents each from NDJSON: consentcast import vs a bare COPY of the rows',
+const importer1: Variant<Setup, Prepared> = {
+  name: 'importer',
+  role: 'subject',
+  description: 'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
+  run: importer,
+};
+const importer2: Variant<Setup, Prepared> = {
+  name: 'importer-parallel-2',
+  role: 'subject',
+  description: 'the same on two connections (--parallel 2)',
+  run: importerParallel,
+};
+
+/** Setup, slots and checks common to both benchmarks; each adds its name and variants. */
+const common: Omit<Benchmark<Setup, Prepared>, 'name' | 'description' | 'variants'> = {
   defaultSize: 100_000,
 
   async setup(ctx) {
@@ -231,7 +364,7 @@ export const benchmark: Benchmark<Setup, Prepared> = {
 
   async beforeEach(ctx) {
     const copy = await cloneDatabase(ctx, ctx.setup.template, `slot${ctx.slot.index}`);
-    if (ctx.slot.role === 'baseline') {
+    if (ctx.slot.variant === 'bare-copy') {
       await asOwner(
         ctx,
         copy.name,
@@ -259,9 +392,9 @@ export const benchmark: Benchmark<Setup, Prepared> = {
 
   async afterEach(ctx) {
     try {
-      const baseline = ctx.slot.role === 'baseline';
-      const people = await count(ctx, baseline ? 'plain_people' : 'recipients');
-      const consents = await count(ctx, baseline ? 'plain_consents' : 'consents');
+      const plain = ctx.slot.variant === 'bare-copy';
+      const people = await count(ctx, plain ? 'plain_people' : 'recipients');
+      const consents = await count(ctx, plain ? 'plain_consents' : 'consents');
       if (people !== ctx.size || consents !== ctx.size * CONSENTS.length) {
         throw new Error(
           `${ctx.slot.variant} left ${people} people and ${consents} consents, expected ${ctx.size}`,
@@ -276,7 +409,13 @@ export const benchmark: Benchmark<Setup, Prepared> = {
     await dropRunDatabases(ctx);
     await rm(setup?.dir ?? join(tmpdir(), `cc_bench_${ctx.runId}`), { recursive: true, force: true });
   },
+};
 
+export const benchmark: Benchmark<Setup, Prepared> = {
+  ...common,
+  name: 'import-people',
+  description:
+    'import N people with 3 consents each from NDJSON: consentcast import vs a bare COPY into plain tables',
   variants: [
     {
       name: 'bare-copy',
@@ -284,23 +423,31 @@ export const benchmark: Benchmark<Setup, Prepared> = {
       description: 'parse each line, COPY person and consent rows into plain tables (2 connections)',
       run: bareCopy,
     },
-    {
-      name: 'importer',
-      role: 'subject',
-      description: 'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
-      run: importer,
-    },
-    {
-      name: 'importer-parallel-2',
-      role: 'subject',
-      description: 'the same on two connections (--parallel 2), as many as the baseline uses',
-      run: importerParallel,
-    },
+    importer1,
+    importer2,
     {
       name: 'importer-no-checks',
       role: 'subject',
       description: 'the same with every trigger of the ledger disabled, foreign keys too (diagnostic only)',
       run: importer,
     },
+  ],
+};
+
+export const schemaBenchmark: Benchmark<Setup, Prepared> = {
+  ...common,
+  name: 'import-people-schema',
+  description:
+    'import N people with 3 consents each from NDJSON: consentcast import vs raw SQL writing the same rows into the real tables',
+  variants: [
+    {
+      name: 'raw-sql-schema',
+      role: 'baseline',
+      description:
+        'parse, hash, COPY a batch into temp tables, one INSERT … SELECT into the real tables (1 connection)',
+      run: rawSqlIntoSchema,
+    },
+    importer1,
+    importer2,
   ],
 };
