@@ -3,7 +3,8 @@ import { type Kysely, sql } from 'kysely';
 // Frozen in time: never imports application code.
 //
 // The channel workers' claim and re-check (N1, N13, N15) as one function, so that a batch of claims
-// is one round trip instead of six (BEGIN, three lock statements, the deciding UPDATE, COMMIT). The
+// is one round trip instead of seven (BEGIN, three lock statements, the deciding UPDATE, COMMIT, and
+// the load of what the channel needs to send, N7, which the deciding statement now returns). The
 // order of its steps is the protocol of src/delivery/claim.ts and docs/delivery.md, unchanged:
 //   1. lock the messages still `queued` on the channel, in id order;
 //   2. lock their people FOR NO KEY UPDATE, in id order (the per-person lock the cap is counted under;
@@ -23,7 +24,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       p_ids bigint[], p_channel text, p_lease_seconds integer, p_paused_seconds integer,
       p_cap_max integer, p_cap_hours integer, p_ceiling_max integer, p_ceiling_hours integer,
       p_quiet_start integer, p_quiet_end integer
-    ) RETURNS TABLE (id bigint, decision text, until timestamptz, attempts integer)
+    ) RETURNS TABLE (
+      id bigint, decision text, until timestamptz, attempts integer,
+      offer_id bigint, locale text, first_name text, last_name text, address text, client_number text, tokens text[]
+    )
     LANGUAGE plpgsql VOLATILE SECURITY INVOKER
     SET search_path = public, pg_temp
     AS $fn$
@@ -141,9 +145,19 @@ export async function up(db: Kysely<unknown>): Promise<void> {
           finished_at = CASE WHEN d.decision LIKE 'skip:%' THEN now() ELSE msg.finished_at END
         FROM decided d
         WHERE msg.id = d.id
-        RETURNING msg.id, d.decision, d.until, msg.attempts::integer AS attempts
+        RETURNING msg.id, d.decision, d.until, msg.attempts::integer AS attempts, msg.recipient_id, msg.offer_id
       )
-      SELECT changed.id, changed.decision, changed.until, changed.attempts FROM changed;
+      -- N7: what the channel needs to send a claimed message, and nothing else. Read in the claiming
+      -- statement: the people have been locked since step 2, so no change to them can slip in
+      -- between this read and the send.
+      SELECT ch.id, ch.decision, ch.until, ch.attempts, ch.offer_id, r.locale, r.first_name, r.last_name,
+             CASE p_channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone END,
+             CASE WHEN p_channel = 'push' THEN r.client_number END,
+             CASE WHEN p_channel = 'push' THEN ARRAY(
+               SELECT d.token FROM devices d WHERE d.recipient_id = r.id AND d.invalidated_at IS NULL
+               ORDER BY d.last_seen_at DESC LIMIT 5) END
+      FROM changed ch
+      LEFT JOIN recipients r ON ch.decision = 'claim' AND r.id = ch.recipient_id;
     END
     $fn$
   `.execute(db);

@@ -17,7 +17,8 @@ import { startRun } from '../../src/campaigns/runs.repository.js';
 import { SANDBOX_ACCESS_TOKEN } from '../../src/channels/push/push-provider.js';
 import { createChannelSender } from '../../src/channels/senders.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
-import { createContentLoader } from '../../src/delivery/content.js';
+import { claimBatch } from '../../src/delivery/claim.js';
+import { createContentRenderer } from '../../src/delivery/content.js';
 import type { ChannelSender } from '../../src/delivery/sender.js';
 import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../src/delivery/worker.js';
 import { buildDeps, closeDeps } from '../../src/deps.js';
@@ -175,7 +176,14 @@ async function seedMessages(
       .select((eb) => [eb.fn.min('id').as('first'), eb.fn.max('id').as('last'), eb.fn.countAll().as('n')])
       .executeTakeFirstOrThrow();
     const first = Number(ids.first);
-    const [sample] = await createContentLoader(db, config)(setup.channel, [first]);
+    // claimed once to render it (every slot puts the outbox back to queued before it starts)
+    const [claimed] = await claimBatch(db, setup.channel, [first], {
+      leaseSeconds: 60,
+      pausedRetrySeconds: 15,
+      policy: config.policy,
+    });
+    if (claimed?.fields === undefined) throw new Error('the sample message could not be claimed');
+    const [sample] = await createContentRenderer(db, config)(setup.channel, [claimed.fields]);
     if (!sample?.ok) throw new Error('the sample message did not render');
     const { messageId: _id, ...content } = sample.message;
     return {

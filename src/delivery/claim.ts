@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
-import type { Channel } from '../domain/vocabulary.js';
+import type { Channel, Locale } from '../domain/vocabulary.js';
 
 /**
  * Claim and re-check, just before sending (N1, N13). For a batch of message ids, in one transaction:
@@ -12,7 +12,8 @@ import type { Channel } from '../domain/vocabulary.js';
  *   3. lock their consent rows FOR SHARE: a withdrawal being written waits for nothing more than this
  *      commit, and one committed first is seen by step 4 (a new statement, a new snapshot);
  *   4. one UPDATE decides every message: claimed (`sending`, with a lease), skipped with the reason,
- *      or left `queued` with a time to try again (paused campaign, quiet hours).
+ *      or left `queued` with a time to try again (paused campaign, quiet hours); for the claimed ones
+ *      it returns what their channel sends with (N7).
  * So a withdrawal committed before the claim always stops the message.
  */
 
@@ -40,11 +41,39 @@ export interface ClaimSettings {
   readonly policy: Config['policy'];
 }
 
+/**
+ * What the channel needs to send a claimed message (N7), read by the claiming statement itself:
+ * e-mail and SMS get the address or number, push the client number and live device tokens.
+ */
+export interface SendFields {
+  readonly id: number;
+  readonly offerId: number;
+  readonly locale: Locale;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly address: string | null;
+  readonly clientNumber: string | null;
+  readonly tokens: readonly string[] | null;
+}
+
+export interface ClaimResult {
+  readonly claim: ClaimOutcome;
+  /** Only for a claimed message. */
+  readonly fields?: SendFields;
+}
+
 interface Decided {
   id: number;
   decision: string;
   until: Date | null;
   attempts: number;
+  offer_id: number | null;
+  locale: Locale | null;
+  first_name: string | null;
+  last_name: string | null;
+  address: string | null;
+  client_number: string | null;
+  tokens: string[] | null;
 }
 
 export async function claimMessages(
@@ -53,12 +82,23 @@ export async function claimMessages(
   ids: readonly number[],
   settings: ClaimSettings,
 ): Promise<ClaimOutcome[]> {
+  return (await claimBatch(db, channel, ids, settings)).map((r) => r.claim);
+}
+
+/** Claims a batch and returns, with each claimed message, the fields its channel sends with. */
+export async function claimBatch(
+  db: Db,
+  channel: Channel,
+  ids: readonly number[],
+  settings: ClaimSettings,
+): Promise<ClaimResult[]> {
   const unique = [...new Set(ids)].sort((a, b) => a - b);
   const { policy } = settings;
   // One round trip: migration 0015's consentcast_claim runs the four steps above as statements of
   // one function, each with a fresh snapshot, in the transaction of this one call.
   const { rows: decided } = await sql<Decided>`
-    SELECT id, decision, until, attempts FROM consentcast_claim(
+    SELECT id, decision, until, attempts, offer_id, locale, first_name, last_name, address, client_number, tokens
+    FROM consentcast_claim(
       ${unique}::bigint[], ${channel}::text, ${settings.leaseSeconds}::int, ${settings.pausedRetrySeconds}::int,
       ${policy.frequencyCap.max}::int, ${policy.frequencyCap.windowHours}::int,
       ${policy.frequencyCapCeiling.max}::int, ${policy.frequencyCapCeiling.windowHours}::int,
@@ -68,16 +108,36 @@ export async function claimMessages(
   // Duplicate jobs of one message can meet in one batch: only the first gets the decision, the
   // others find the message already taken — or each copy would send.
   const answered = new Set<number>();
-  return ids.map((id): ClaimOutcome => {
+  return ids.map((id): ClaimResult => {
     const d = byId.get(id);
-    if (!d || answered.has(id)) return { kind: 'not_queued' };
+    if (!d || answered.has(id)) return { claim: { kind: 'not_queued' } };
     answered.add(id);
-    if (d.decision === 'claim') return { kind: 'claimed', attempt: d.attempts };
-    if (d.decision.startsWith('skip:')) return { kind: 'skipped', reason: d.decision.slice(5) as SkipReason };
+    if (d.decision === 'claim') {
+      return { claim: { kind: 'claimed', attempt: d.attempts }, fields: sendFields(d) };
+    }
+    if (d.decision.startsWith('skip:')) {
+      return { claim: { kind: 'skipped', reason: d.decision.slice(5) as SkipReason } };
+    }
     return {
-      kind: 'deferred',
-      until: d.until ?? new Date(Date.now() + settings.pausedRetrySeconds * 1000),
-      why: d.decision === 'defer:paused' ? 'paused' : 'quiet_hours',
+      claim: {
+        kind: 'deferred',
+        until: d.until ?? new Date(Date.now() + settings.pausedRetrySeconds * 1000),
+        why: d.decision === 'defer:paused' ? 'paused' : 'quiet_hours',
+      },
     };
   });
+}
+
+function sendFields(d: Decided): SendFields | undefined {
+  if (d.offer_id === null || d.locale === null) return undefined;
+  return {
+    id: Number(d.id),
+    offerId: Number(d.offer_id),
+    locale: d.locale,
+    firstName: d.first_name,
+    lastName: d.last_name,
+    address: d.address,
+    clientNumber: d.client_number,
+    tokens: d.tokens,
+  };
 }

@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import type { Channel, Locale } from '../domain/vocabulary.js';
@@ -7,6 +6,7 @@ import type { OfferContents } from '../offers/offer.js';
 import { toContents } from '../offers/offers.repository.js';
 import { renderContent } from '../offers/render-content.js';
 import type { TemplateValues } from '../offers/template.js';
+import type { SendFields } from './claim.js';
 
 /**
  * What a channel worker sends, built at send time from only the fields that channel needs (N7):
@@ -41,20 +41,13 @@ export type Prepared =
   | { ok: true; message: ToSend }
   | { ok: false; reason: 'no_contact' | 'no_content' | 'bad_template' };
 
-interface Row {
-  id: number;
-  offer_id: number;
-  locale: Locale;
-  first_name: string | null;
-  last_name: string | null;
-  address: string | null;
-  client_number: string | null;
-  tokens: string[] | null;
-}
-
 const OFFER_CACHE_MS = 30_000;
 
-export function createContentLoader(db: Db, config: Config) {
+/**
+ * Renders claimed messages from the fields the claim read for them (N7) and their offer's content,
+ * cached per offer for half a minute.
+ */
+export function createContentRenderer(db: Db, config: Config) {
   const offers = new Map<
     number,
     { at: number; offer: { contents: OfferContents; fallbackLocale: Locale } }
@@ -87,40 +80,21 @@ export function createContentLoader(db: Db, config: Config) {
     return (id: number) => offers.get(id)?.offer;
   }
 
-  /** Loads and renders the given claimed messages of one channel (batched like the claim). */
-  return async function prepare(channel: Channel, ids: readonly number[]): Promise<Prepared[]> {
-    const address =
-      channel === 'email'
-        ? sql<string | null>`r.email`
-        : channel === 'sms'
-          ? sql<string | null>`r.phone`
-          : sql<null>`NULL`;
-    const { rows } = await sql<Row>`
-      SELECT m.id, m.offer_id, r.locale, r.first_name, r.last_name, ${address} AS address,
-             ${channel === 'push' ? sql`r.client_number` : sql`NULL`} AS client_number,
-             ${
-               channel === 'push'
-                 ? sql`ARRAY(SELECT d.token FROM devices d WHERE d.recipient_id = r.id AND d.invalidated_at IS NULL ORDER BY d.last_seen_at DESC LIMIT 5)`
-                 : sql`NULL`
-             } AS tokens
-      FROM messages m JOIN recipients r ON r.id = m.recipient_id
-      WHERE m.id = ANY(${[...ids]}::bigint[])
-    `.execute(db);
-    const offerOf = await offersFor(rows.map((r) => Number(r.offer_id)));
-    const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  /** Renders the given claimed messages of one channel (batched like the claim). */
+  return async function prepare(channel: Channel, rows: readonly SendFields[]): Promise<Prepared[]> {
+    const offerOf = await offersFor(rows.map((r) => r.offerId));
     const base = config.http.publicBaseUrl;
     const c = config.controller;
-    return ids.map((id): Prepared => {
-      const row = byId.get(id);
-      if (!row) return { ok: false, reason: 'no_contact' };
-      const offer = offerOf(Number(row.offer_id));
+    return rows.map((row): Prepared => {
+      const id = row.id;
+      const offer = offerOf(row.offerId);
       if (!offer) return { ok: false, reason: 'no_content' };
       const iat = Math.floor(Date.now() / 1000);
       const unsubscribe = `${base}/u/${signLink(config.signing, { kind: 'unsubscribe', messageId: id, iat })}`;
       const values: TemplateValues = {
-        first_name: row.first_name,
-        last_name: row.last_name,
-        client_number: row.client_number,
+        first_name: row.firstName,
+        last_name: row.lastName,
+        client_number: row.clientNumber,
         unsubscribe_url: unsubscribe,
         offer_url: `${base}/c/${signLink(config.signing, { kind: 'click', messageId: id, iat })}`,
         controller_name: c.name,
@@ -176,7 +150,7 @@ export function createContentLoader(db: Db, config: Config) {
         message: {
           messageId: id,
           channel: 'push',
-          tokens: row.tokens,
+          tokens: [...row.tokens],
           title: r.rendered.title,
           body: r.rendered.body,
           data: { messageId: String(id) },

@@ -7,8 +7,8 @@ import { SEND_QUEUES } from '../queue/names.js';
 import { createRedis } from '../queue/redis.js';
 import { parseSendJob } from '../queue/send-jobs.js';
 import { createBatcher } from './batcher.js';
-import { type ClaimOutcome, claimMessages } from './claim.js';
-import { createContentLoader, type Prepared } from './content.js';
+import { type ClaimOutcome, claimBatch } from './claim.js';
+import { createContentRenderer, type Prepared } from './content.js';
 import { invalidateDevice, type Outcome, recordOutcomes } from './record.js';
 import type { ChannelSender, SendResult } from './sender.js';
 
@@ -88,17 +88,17 @@ export function startChannelWorker(
   const { db, config, logger } = deps;
   const log = logger.child({ channel });
   const settings = { leaseSeconds: options.leaseSeconds, pausedRetrySeconds: 15, policy: config.policy };
-  const loader = createContentLoader(db, config);
-  // Claim, then load and render what was claimed, in one batch: the jobs of a batch go on to their
-  // sends together, without gathering again (one wait and one batch fewer per message).
+  const render = createContentRenderer(db, config);
+  // Claim (which also reads what the channel sends with), then render what was claimed, in one
+  // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
     async (ids) => {
-      const outcomes = await claimMessages(db, channel, ids, settings);
-      const claimed = ids.filter((_, i) => outcomes[i]?.kind === 'claimed');
-      const prepared = claimed.length === 0 ? [] : await loader(channel, claimed);
-      const byId = new Map(claimed.map((id, i) => [id, prepared[i]]));
-      return outcomes.map((claim, i) => {
-        const p = claim.kind === 'claimed' ? byId.get(ids[i] ?? 0) : undefined;
+      const results = await claimBatch(db, channel, ids, settings);
+      const fields = results.flatMap((r) => (r.fields === undefined ? [] : [r.fields]));
+      const prepared = fields.length === 0 ? [] : await render(channel, fields);
+      const byId = new Map(fields.map((f, i) => [f.id, prepared[i]]));
+      return results.map(({ claim, fields: f }) => {
+        const p = claim.kind === 'claimed' && f !== undefined ? byId.get(f.id) : undefined;
         return p === undefined ? { claim } : { claim, prepared: p };
       });
     },
