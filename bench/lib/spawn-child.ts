@@ -16,7 +16,10 @@ export interface RunningChild {
  * its measurement. The child's stdout goes to our stderr, so that our stdout carries only the report.
  */
 export function spawnChild(request: ChildRequest): RunningChild {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, CHILD_ENTRY], {
+  // BENCH_NODE_ARGS: Node flags for the children only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`
+  // (Node refuses profiling flags in NODE_OPTIONS).
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a.length > 0);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, CHILD_ENTRY], {
     env: { ...process.env, [CHILD_REQUEST_ENV]: JSON.stringify(request) },
     stdio: ['ignore', 2, 2, 'ipc'],
   });

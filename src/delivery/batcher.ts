@@ -2,6 +2,9 @@
  * Group commit for concurrent jobs (FACTS.md: one round trip per message caps delivery near 0.1 of
  * the queue's speed; gathering the ids of concurrent jobs for a millisecond or two reaches about 0.5).
  * Each caller awaits its own item's result; a failing batch fails each of its callers.
+ *
+ * `maxWaitMs: 0` gathers what is submitted until the event loop next checks for I/O (setImmediate):
+ * the jobs BullMQ hands over together, without a timer's millisecond of latency on each.
  */
 export interface Batcher<I, O> {
   submit(item: I): Promise<O>;
@@ -14,14 +17,12 @@ export function createBatcher<I, O>(
   options: { maxWaitMs: number; maxSize: number },
 ): Batcher<I, O> {
   let pending: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   let inFlight: Promise<void> = Promise.resolve();
 
   const fire = (): Promise<void> => {
-    if (timer !== undefined) {
-      clearTimeout(timer);
-      timer = undefined;
-    }
+    cancel?.();
+    cancel = undefined;
     const batch = pending;
     pending = [];
     if (batch.length === 0) return inFlight;
@@ -46,9 +47,18 @@ export function createBatcher<I, O>(
       return new Promise<O>((resolve, reject) => {
         pending.push({ item, resolve, reject });
         if (pending.length >= options.maxSize) void fire();
-        else if (timer === undefined) timer = setTimeout(() => void fire(), options.maxWaitMs);
+        else if (cancel === undefined) cancel = schedule(() => void fire(), options.maxWaitMs);
       });
     },
     flush: fire,
   };
+}
+
+function schedule(run: () => void, waitMs: number): () => void {
+  if (waitMs === 0) {
+    const handle = setImmediate(run);
+    return () => clearImmediate(handle);
+  }
+  const handle = setTimeout(run, waitMs);
+  return () => clearTimeout(handle);
 }

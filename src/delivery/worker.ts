@@ -102,12 +102,12 @@ export function startChannelWorker(
         return p === undefined ? { claim } : { claim, prepared: p };
       });
     },
-    { maxWaitMs: 2, maxSize: 200 },
+    { maxWaitMs: 0, maxSize: 200 },
   );
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
     (items) => recordOutcomes(db, items),
     {
-      maxWaitMs: 2,
+      maxWaitMs: 0,
       maxSize: 200,
     },
   );

@@ -1,6 +1,6 @@
 import type { Channel, Locale } from '../domain/vocabulary.js';
 import type { FieldProblem } from '../errors/validation-error.js';
-import { parseContent } from './content-templates.js';
+import { type ContentCheck, parseContent } from './content-templates.js';
 import { type ContentOf, chooseContent, type OfferDefinition } from './offer.js';
 import { type ParsedTemplate, renderTemplate, type TemplateValues } from './template.js';
 import type { ContentPart, FieldName } from './template-fields.js';
@@ -15,6 +15,21 @@ export type RenderOutcome<C extends Channel> =
   | { ok: false; reason: 'missing_values'; missing: readonly FieldName[] };
 
 /**
+ * Parsing a content (templates and the HTML safety check) is the larger part of rendering, and a
+ * campaign renders one content for thousands of people: the parse is kept per content object, which
+ * the caller holds unchanged for as long as it caches the offer (contents are never mutated).
+ */
+const parsedContents = new WeakMap<object, ContentCheck<Channel>>();
+
+function parseOnce<C extends Channel>(channel: C, content: ContentOf[C], path: string): ContentCheck<C> {
+  const known = parsedContents.get(content);
+  if (known !== undefined) return known as ContentCheck<C>;
+  const parsed = parseContent(channel, content, path);
+  parsedContents.set(content, parsed as ContentCheck<Channel>);
+  return parsed;
+}
+
+/**
  * What a channel worker sends: the content in the person's locale (else the offer's fallback), each
  * part rendered with the values the worker loaded for this channel (N7). HTML escaping follows the
  * part: the e-mail's HTML is escaped, every other part is plain text.
@@ -27,7 +42,7 @@ export function renderContent<C extends Channel>(
 ): RenderOutcome<C> {
   const chosen = chooseContent(offer, channel, personLocale);
   if (chosen === undefined) return { ok: false, reason: 'no_content' };
-  const parsed = parseContent(channel, chosen.content, `contents/${channel}/${chosen.locale}`);
+  const parsed = parseOnce(channel, chosen.content, `contents/${channel}/${chosen.locale}`);
   if (!parsed.ok) return { ok: false, reason: 'invalid_template', problems: parsed.problems };
   const rendered: Partial<Record<ContentPart, string>> = {};
   const missing = new Set<FieldName>();

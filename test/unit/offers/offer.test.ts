@@ -75,6 +75,19 @@ describe('rendering a content for a person', () => {
     });
   });
 
+  it('renders each person from the same parsed content, and a changed content afresh', () => {
+    const body = (o: ReturnType<typeof renderContent<'push'>>) => (o.ok ? o.rendered.body : o.reason);
+    expect(body(renderContent(offer, 'push', 'lv', { first_name: 'Anna' }))).toBe('Anna, skatiet lietotnē!');
+    expect(body(renderContent(offer, 'push', 'lv', { first_name: 'Jānis' }))).toBe(
+      'Jānis, skatiet lietotnē!',
+    );
+    const edited = definition({
+      contents: { push: { lv: { title: 'Jauns', body: 'Labdien, {{first_name|draugs}}!' } } },
+    });
+    expect(body(renderContent(edited, 'push', 'lv', { first_name: 'Anna' }))).toBe('Labdien, Anna!');
+    expect(body(renderContent(offer, 'push', 'lv', { first_name: null }))).toBe('Sveiki, skatiet lietotnē!');
+  });
+
   it('says so when the offer has no content on the channel', () => {
     expect(renderContent(definition({ contents: {} }), 'sms', 'lv', {})).toEqual({
       ok: false,
