@@ -12,10 +12,22 @@ export interface Batcher<I, O> {
   flush(): Promise<void>;
 }
 
+export interface BatcherOptions {
+  /**
+   * How long the first item of a batch waits for others (0: until the event loop next polls I/O).
+   * A function is asked again for each batch, so the wait can follow what the caller observes.
+   */
+  readonly maxWaitMs: number | (() => number);
+  /** A batch this size goes at once. */
+  readonly maxSize: number;
+}
+
 export function createBatcher<I, O>(
   run: (items: readonly I[]) => Promise<readonly O[]>,
-  options: { maxWaitMs: number; maxSize: number },
+  options: BatcherOptions,
 ): Batcher<I, O> {
+  const { maxWaitMs } = options;
+  const waitMs = typeof maxWaitMs === 'number' ? () => maxWaitMs : maxWaitMs;
   let pending: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   let cancel: (() => void) | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -47,7 +59,7 @@ export function createBatcher<I, O>(
       return new Promise<O>((resolve, reject) => {
         pending.push({ item, resolve, reject });
         if (pending.length >= options.maxSize) void fire();
-        else if (cancel === undefined) cancel = schedule(() => void fire(), options.maxWaitMs);
+        else if (cancel === undefined) cancel = schedule(() => void fire(), waitMs());
       });
     },
     flush: fire,

@@ -10,6 +10,7 @@ import { createBatcher } from './batcher.js';
 import { type ClaimOutcome, claimBatch } from './claim.js';
 import { createContentRenderer, type Prepared } from './content.js';
 import { invalidateDevice, type Outcome, recordOutcomes } from './record.js';
+import { SendPace } from './send-pace.js';
 import type { ChannelSender, SendResult } from './sender.js';
 
 export interface ChannelWorkerOptions {
@@ -89,6 +90,10 @@ export function startChannelWorker(
   const log = logger.child({ channel });
   const settings = { leaseSeconds: options.leaseSeconds, pausedRetrySeconds: 15, policy: config.policy };
   const render = createContentRenderer(db, config);
+  // Batches gather for a share of what sends take (send-pace.ts): one turn of the event loop with
+  // quick sends, a few milliseconds with SMTP, so slow channels do not pay a statement per message.
+  const pace = new SendPace();
+  const gatherMs = () => pace.gatherMs();
   // Claim (which also reads what the channel sends with), then render what was claimed, in one
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
@@ -102,14 +107,11 @@ export function startChannelWorker(
         return p === undefined ? { claim } : { claim, prepared: p };
       });
     },
-    { maxWaitMs: 0, maxSize: 200 },
+    { maxWaitMs: gatherMs, maxSize: 200 },
   );
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
     (items) => recordOutcomes(db, items),
-    {
-      maxWaitMs: 0,
-      maxSize: 200,
-    },
+    { maxWaitMs: gatherMs, maxSize: 200 },
   );
   let streak = 0;
 
@@ -144,7 +146,9 @@ export function startChannelWorker(
     }
     let result: SendResult;
     try {
+      const sendStarted = performance.now();
       result = await sender.send(prepared.message);
+      pace.observe(performance.now() - sendStarted);
     } catch (err) {
       // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
       log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');

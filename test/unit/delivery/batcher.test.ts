@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createBatcher } from '../../../src/delivery/batcher.js';
+import { type BatcherOptions, createBatcher } from '../../../src/delivery/batcher.js';
 
-function recording(options: { maxWaitMs: number; maxSize: number }) {
+function recording(options: BatcherOptions) {
   const batches: number[][] = [];
   const batcher = createBatcher<number, number>(async (items) => {
     batches.push([...items]);
@@ -34,6 +34,28 @@ describe('the group-commit batcher', () => {
     gathered.push(batcher.submit(3), batcher.submit(4));
     expect(await Promise.all(gathered)).toEqual([10, 20, 30, 40]);
     expect(batches).toEqual([[1, 2, 3], [4]]);
+  });
+
+  it('when the wait is a function, then each batch asks it afresh', async () => {
+    let wait = 0;
+    let asked = 0;
+    const { batches, batcher } = recording({
+      maxWaitMs: () => {
+        asked += 1;
+        return wait;
+      },
+      maxSize: 200,
+    });
+    const first = batcher.submit(1);
+    await new Promise((r) => setImmediate(r));
+    // the first batch went after one turn; the next one now waits 20 ms and gathers what comes in 5
+    wait = 20;
+    const gathered = [batcher.submit(2)];
+    await new Promise((r) => setTimeout(r, 5));
+    gathered.push(batcher.submit(3));
+    expect(await Promise.all([first, ...gathered])).toEqual([10, 20, 30]);
+    expect(batches).toEqual([[1], [2, 3]]);
+    expect(asked).toBe(2);
   });
 
   it('when a batch fails, then each of its callers is rejected with the error', async () => {
