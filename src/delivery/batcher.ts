@@ -14,7 +14,8 @@ export interface Batcher<I, O> {
 
 export interface BatcherOptions {
   /**
-   * How long the first item of a batch waits for others (0: until the event loop next polls I/O).
+   * How long the first item of a batch waits for others (under 1 ms: until the event loop next polls
+   * I/O).
    * A function is asked again for each batch, so the wait can follow what the caller observes.
    */
   readonly maxWaitMs: number | (() => number);
@@ -67,7 +68,8 @@ export function createBatcher<I, O>(
 }
 
 function schedule(run: () => void, waitMs: number): () => void {
-  if (waitMs === 0) {
+  // Timers count whole milliseconds (Node makes 0.3 ms into 1 ms): a shorter wait is one turn.
+  if (!(waitMs >= 1)) {
     const handle = setImmediate(run);
     return () => clearImmediate(handle);
   }

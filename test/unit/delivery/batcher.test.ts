@@ -58,6 +58,15 @@ describe('the group-commit batcher', () => {
     expect(asked).toBe(2);
   });
 
+  it('when the wait is under a millisecond, then a batch goes after one turn of the event loop, not after a timer', async () => {
+    const { batches, batcher } = recording({ maxWaitMs: () => 0.3, maxSize: 200 });
+    const first = batcher.submit(1);
+    await new Promise((r) => setImmediate(r));
+    // a timer would still be pending here (Node rounds 0.3 ms up to 1 ms)
+    expect(batches).toEqual([[1]]);
+    expect(await first).toBe(10);
+  });
+
   it('when a batch fails, then each of its callers is rejected with the error', async () => {
     const batcher = createBatcher<number, number>(
       async () => {
