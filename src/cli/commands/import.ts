@@ -12,6 +12,7 @@ import { createProgressPrinter, formatSummary } from '../../import/progress.js';
 import { createLogger } from '../../logging/logger.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
+import { IMPORT_HEAP_GROWING_PERCENT, limitHeapGrowth } from '../heap-growth.js';
 
 export interface ImportArgs {
   readonly file: string;
@@ -140,6 +141,8 @@ export const importCommand: Command = {
       out.error(formatProblems(loaded.problems));
       return EXIT.usage;
     }
+    // The import is this process's only work: keep its heap near what it holds (heap-growth.ts).
+    limitHeapGrowth(IMPORT_HEAP_GROWING_PERCENT);
     const input = await openInput(args.file);
     if (typeof input === 'string') {
       out.error(`import: ${input}`);
