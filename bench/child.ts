@@ -2,7 +2,8 @@
  * One variant, measured in a process of its own: started by bench/run.ts as
  * `node --import <tsx loader> bench/child.ts` with the request in CONSENTCAST_BENCH_REQUEST.
  * Timing covers `run` only; RSS is the peak of the whole process (loading included, the same for
- * every variant of a benchmark since they share one module).
+ * every variant of a benchmark since they share one module). A variant that runs the work in a
+ * process of its own (a compiled `consentcast` command) reports that process's time and RSS instead.
  */
 import { performance } from 'node:perf_hooks';
 import { CHILD_REQUEST_ENV, type ChildReply, parseChildRequest } from './lib/protocol.js';
@@ -21,9 +22,13 @@ async function measure(): Promise<ChildReply> {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const outcome = await variant.run(context);
-  const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
-  const rssPeak = sampler.stop();
+  // A variant that ran the work in a process of its own (bench/lib/cli-process.ts) reports that
+  // process's time and memory: this child only waited for it.
+  const seconds = outcome.process?.seconds ?? (performance.now() - started) / 1000;
+  const childPeak = sampler.stop();
+  const rssPeak = outcome.process?.rssPeakBytes ?? childPeak;
+  const rssStartValue = outcome.process?.rssStartBytes ?? rssStart;
 
   if (!(Number.isFinite(outcome.operations) && outcome.operations > 0)) {
     throw new Error(`variant ${variant.name} reported ${outcome.operations} operations`);
@@ -35,8 +40,8 @@ async function measure(): Promise<ChildReply> {
       seconds: roundTo(seconds, 4),
       opsPerSec: roundTo(outcome.operations / seconds, 1),
       latencyMs: summariseLatencies(outcome.latenciesMs ?? []),
-      cpuSeconds: roundTo((cpu.user + cpu.system) / 1e6, 3),
-      rssStartMb: roundTo(toMb(rssStart), 1),
+      cpuSeconds: roundTo(outcome.process?.cpuSeconds ?? (cpu.user + cpu.system) / 1e6, 3),
+      rssStartMb: roundTo(toMb(rssStartValue), 1),
       rssPeakMb: roundTo(toMb(rssPeak), 1),
     },
   };

@@ -7,11 +7,10 @@ import type { Writable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { keyedHash, sha256Hex } from '../../src/crypto/pseudonym.js';
-import { createDb, createPool } from '../../src/db/database.js';
 import { copyLine } from '../../src/import/copy-text.js';
-import { importPeople } from '../../src/import/importer.js';
+import type { ImportSummary } from '../../src/import/importer.js';
 import { readNdjson } from '../../src/import/ndjson-reader.js';
-import { createLogger } from '../../src/logging/logger.js';
+import { buildCli, runCompiledCli } from '../lib/cli-process.js';
 import {
   cloneDatabase,
   createMigratedDatabase,
@@ -36,6 +35,9 @@ import type { Benchmark, Variant, VariantContext, VariantOutcome } from '../lib/
  *   does none of its work for correctness (validation, per-row errors, upserts, tombstones,
  *   out-of-order folding, locks, audit): the ratio is the importer's own overhead.
  *
+ * The importer subjects run `consentcast import` as production does: the compiled command
+ * (`node dist/workers/consentcast.js`, built in setup) in a process of its own, whose own time and
+ * peak RSS are reported (not this child's, which runs under the tsx loader and only waits).
  * A second subject runs the importer on two connections (`--parallel 2`); `import-people` has a third
  * with every trigger of consent_events and consents disabled, foreign keys included, to show what the
  * ledger's per-row checks cost together (diagnostics: never run the product like that). Every slot
@@ -298,7 +300,7 @@ async function bareCopySchema(ctx: Ctx): Promise<VariantOutcome> {
   return { operations: rows };
 }
 
-/** Subject: the importer as `consentcast import` runs it (app role, default batch size). */
+/** Subject: `consentcast import` as production runs it (compiled, app role, default batch size). */
 async function importer(ctx: Ctx): Promise<VariantOutcome> {
   return runImporter(ctx, 1);
 }
@@ -308,29 +310,43 @@ async function importerParallel(ctx: Ctx): Promise<VariantOutcome> {
   return runImporter(ctx, 2);
 }
 
+/**
+ * Runs `node dist/workers/consentcast.js import FILE --json` (built in setup) against the slot's
+ * database and reports the command's own time and memory: what an operator's import costs, without
+ * the tsx loader of this child.
+ */
 async function runImporter(ctx: Ctx, parallel: number): Promise<VariantOutcome> {
-  const pool = createPool({
-    url: databaseUrl(ctx.services.appUrl, ctx.prepared.database),
-    max: 4,
-    applicationName: 'consentcast-bench-import',
-    logger: createLogger({ level: 'silent', name: 'bench' }),
-  });
-  const db = createDb(pool);
-  try {
-    const summary = await importPeople(
-      { pool, db, pseudonymSecret: PSEUDONYM_SECRET },
-      createReadStream(ctx.setup.file),
-      { format: 'ndjson', actor: { type: 'operator', id: 'bench' }, source: 'bench.ndjson', parallel },
+  const args = ['import', ctx.setup.file, '--actor', 'bench', '--json'];
+  if (parallel > 1) args.push('--parallel', String(parallel));
+  const run = await runCompiledCli(
+    args,
+    {
+      DATABASE_URL: databaseUrl(ctx.services.appUrl, ctx.prepared.database),
+      REDIS_URL: ctx.services.redisUrl,
+      PSEUDONYM_SECRET,
+      LOG_LEVEL: 'warn',
+    },
+    ctx.setup.dir,
+    join(ctx.setup.dir, `rss-${ctx.slot.index}.json`),
+  );
+  const summary = JSON.parse(run.stdout) as Pick<
+    ImportSummary,
+    'status' | 'failure' | 'rows' | 'seconds' | 'problems'
+  >;
+  if (run.code !== 0 || summary.status !== 'completed' || summary.rows.rejected > 0) {
+    throw new Error(
+      `import exited ${run.code}, ${summary.status}: ${summary.failure ?? JSON.stringify(summary.problems.slice(0, 3))}`,
     );
-    if (summary.status !== 'completed' || summary.rows.rejected > 0) {
-      throw new Error(
-        `import ${summary.status}: ${summary.failure ?? JSON.stringify(summary.problems.slice(0, 3))}`,
-      );
-    }
-    return { operations: summary.rows.imported };
-  } finally {
-    await db.destroy();
   }
+  return {
+    operations: summary.rows.imported,
+    process: {
+      seconds: summary.seconds,
+      cpuSeconds: run.cpuSeconds,
+      rssStartBytes: run.rssStartBytes,
+      rssPeakBytes: run.rssPeakBytes,
+    },
+  };
 }
 
 async function count(ctx: Ctx, table: string): Promise<number> {
@@ -340,7 +356,8 @@ async function count(ctx: Ctx, table: string): Promise<number> {
 const importer1: Variant<Setup, Prepared> = {
   name: 'importer',
   role: 'subject',
-  description: 'importPeople: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
+  description:
+    'node dist/workers/consentcast.js import: validate, COPY to staging, set-based upserts, ledger, one tx per batch',
   run: importer,
 };
 const importer2: Variant<Setup, Prepared> = {
@@ -355,6 +372,7 @@ const common: Omit<Benchmark<Setup, Prepared>, 'name' | 'description' | 'variant
   defaultSize: 100_000,
 
   async setup(ctx) {
+    await buildCli();
     const template = await createMigratedDatabase(ctx, 'template');
     await asOwner(
       ctx,

@@ -60,6 +60,18 @@ export interface VariantOutcome {
   readonly operations: number;
   /** Per-operation or per-batch latencies in milliseconds, when the variant records them. */
   readonly latenciesMs?: readonly number[];
+  /**
+   * When the work ran in a process the variant started (a compiled `consentcast` command, as
+   * production runs it): that process's own figures, reported instead of this child's. `seconds` is
+   * the work as that process timed it (without its start-up); CPU and RSS are its own, start-up
+   * included.
+   */
+  readonly process?: {
+    readonly seconds: number;
+    readonly cpuSeconds: number;
+    readonly rssStartBytes: number;
+    readonly rssPeakBytes: number;
+  };
 }
 
 export interface Variant<S, P> {
