@@ -45,44 +45,14 @@ export async function recordOutcomes(
   const codes = items.map((i) => (i.outcome.kind === 'sent' ? null : i.outcome.code.slice(0, 100)));
   const details = items.map((i) => (i.outcome.kind === 'sent' ? null : i.outcome.detail.slice(0, 2000)));
   const suppress = items.map((i) => (i.outcome.kind === 'failed' ? (i.outcome.suppress ?? null) : null));
-  // One statement, so one round trip and atomic without a transaction: the transition, its event,
-  // and the suppression a hard bounce or an invalid number calls for (a keyed hash, N15).
-  const { rows: changed } = await sql<{ id: number }>`
-    WITH u AS (
-      UPDATE messages m SET
-        status = u.status,
-        provider_message_id = COALESCE(u.provider_id, m.provider_message_id),
-        error_code = u.code,
-        error_detail = u.detail,
-        sent_at = CASE WHEN u.status = 'sent' THEN now() ELSE m.sent_at END,
-        finished_at = CASE WHEN u.status = 'queued' THEN NULL ELSE now() END,
-        claimed_at = CASE WHEN u.status = 'queued' THEN NULL ELSE m.claimed_at END,
-        lease_expires_at = NULL
-      FROM unnest(${ids}::bigint[], ${statuses}::text[], ${providerIds}::text[], ${codes}::text[], ${details}::text[],
-                  ${suppress}::text[])
-           AS u(id, status, provider_id, code, detail, suppress)
-      -- The ids drive the join (a primary-key look-up each). The status test is written so that no
-      -- index on status can drive it instead: with statistics taken while the outbox was all
-      -- \`queued\`, the planner expected no \`sending\` rows and compared every in-flight message
-      -- with every id of the batch (a nested loop, O(in flight x batch): most of a record's time).
-      WHERE m.id = u.id AND (m.status IN ('sending', 'indeterminate')) IS TRUE AND m.resolution IS NULL
-      RETURNING m.id, m.recipient_id, m.channel, m.status, u.suppress
-    ),
-    events AS (
-      INSERT INTO message_events (message_id, type, provider_event_id)
-      SELECT id, status, 'worker' FROM u WHERE status <> 'queued'
-      ON CONFLICT DO NOTHING
-    ),
-    suppressed AS (
-      INSERT INTO suppressions (channel, address_hash, reason, source)
-      SELECT DISTINCT u.channel, CASE u.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END, u.suppress, 'provider'
-      FROM u JOIN recipients r ON r.id = u.recipient_id
-      WHERE u.suppress IS NOT NULL AND CASE u.channel WHEN 'email' THEN r.email_hash ELSE r.phone_hash END IS NOT NULL
-      ON CONFLICT DO NOTHING
-    )
-    SELECT id FROM u
+  // One call, so one round trip and atomic without a transaction: migration 0016's
+  // consentcast_record makes the transition, its event, and the suppression a hard bounce or an
+  // invalid number calls for (a keyed hash, N15) in one statement, planned once per session.
+  const { rows: changed } = await sql<{ message_id: number }>`
+    SELECT message_id FROM consentcast_record(
+      ${ids}::bigint[], ${statuses}::text[], ${providerIds}::text[], ${codes}::text[], ${details}::text[], ${suppress}::text[])
   `.execute(db);
-  const byId = new Map(changed.map((r) => [Number(r.id), r]));
+  const byId = new Map(changed.map((r) => [Number(r.message_id), r]));
   return items.map((i) => {
     const row = byId.get(i.id);
     return row ? { id: i.id, outcome: i.outcome, status: statusOf(i.outcome) } : undefined;
