@@ -48,6 +48,8 @@ const OFFER_CACHE_MS = 30_000;
  * cached per offer for half a minute.
  */
 export function createContentRenderer(db: Db, config: Config) {
+  // N2's footer is the same in every e-mail: built once per renderer, not per message.
+  const footer = { html: footerHtml(config), text: footerText(config) };
   const offers = new Map<
     number,
     { at: number; offer: { contents: OfferContents; fallbackLocale: Locale } }
@@ -116,8 +118,8 @@ export function createContentRenderer(db: Db, config: Config) {
             channel: 'email',
             to: row.address,
             subject: r.rendered.subject,
-            html: `${r.rendered.html}${footerHtml(config)}`,
-            text: `${r.rendered.text}\n\n${footerText(config)}`,
+            html: `${r.rendered.html}${footer.html}`,
+            text: `${r.rendered.text}\n\n${footer.text}`,
             headers: {
               // RFC 8058 one-click unsubscribe: mail clients POST to it without a page in between.
               'List-Unsubscribe': `<${unsubscribe}>`,
