@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseEnv } from 'node:util';
+import { exampleEnv } from '../../test/support/service-env.js';
 
 /**
  * `consentcast` as production runs it: the compiled JavaScript (`npm run build`, the Docker image's
@@ -31,15 +30,6 @@ export function buildCli(): Promise<void> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))));
   });
-}
-
-/** The variables of .env.example: a complete configuration for the services on this machine. */
-function exampleEnv(): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(parseEnv(readFileSync(`${ROOT}.env.example`, 'utf8')))) {
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
 }
 
 export interface CliRun {
