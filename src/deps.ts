@@ -5,7 +5,7 @@ import type { Config } from './config/config.js';
 import { createDb, createPool, type Db } from './db/database.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { ALL_QUEUES } from './queue/names.js';
-import { createRedis } from './queue/redis.js';
+import { closeRedis, createRedis, isClosing, markClosing } from './queue/redis.js';
 
 /** Everything a process role needs, built once from the configuration and passed explicitly. */
 export interface Deps {
@@ -36,7 +36,9 @@ export function buildDeps(config: Config, options: BuildOptions): Deps {
   const queues = new Map<string, Queue>();
   for (const name of ALL_QUEUES) {
     const queue = new Queue(name, { connection: redis, prefix: config.redis.queuePrefix });
-    queue.on('error', (err) => logger.warn({ err, queue: name }, 'queue error'));
+    queue.on('error', (err) => {
+      if (!isClosing(redis)) logger.warn({ err, queue: name }, 'queue error');
+    });
     queues.set(name, queue);
   }
   return { config, logger, pool, db, redis, queues };
@@ -44,7 +46,8 @@ export function buildDeps(config: Config, options: BuildOptions): Deps {
 
 /** Closes in reverse order of use: queues, Redis, then the database. Safe to call once per deps. */
 export async function closeDeps(deps: Deps): Promise<void> {
+  markClosing(deps.redis); // a queue still starting fails its INFO when we quit: expected, not logged
   await Promise.allSettled([...deps.queues.values()].map((q) => q.close()));
-  await deps.redis.quit().catch(() => deps.redis.disconnect());
+  await closeRedis(deps.redis);
   await deps.db.destroy();
 }

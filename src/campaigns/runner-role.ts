@@ -4,7 +4,7 @@ import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Deps } from '../deps.js';
 import type { Channel } from '../domain/vocabulary.js';
 import { CAMPAIGN_RUNS_QUEUE, SEND_QUEUES } from '../queue/names.js';
-import { createRedis } from '../queue/redis.js';
+import { closeRedis, createRedis } from '../queue/redis.js';
 import { runCampaign } from './runner.js';
 import { parseRunJob, reviveStuckRuns } from './runs.repository.js';
 
@@ -73,6 +73,6 @@ export async function startCampaignRunner(deps: Deps): Promise<() => Promise<voi
   return async () => {
     clearInterval(timer);
     await worker.close();
-    await connection.quit().catch(() => connection.disconnect());
+    await closeRedis(connection);
   };
 }

@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import type { Deps } from '../deps.js';
 import { reapplyEmergencyStop } from '../ops/emergency-stop.js';
 import { CAMPAIGN_RUNS_QUEUE, CAMPAIGN_SCHEDULES_QUEUE } from '../queue/names.js';
-import { createRedis } from '../queue/redis.js';
+import { closeRedis, createRedis } from '../queue/redis.js';
 import { markRunStarted, settleCampaigns } from './lifecycle.js';
 import { startRun } from './runs.repository.js';
 import {
@@ -168,6 +168,6 @@ export async function startScheduler(deps: Deps): Promise<() => Promise<void>> {
   return async () => {
     clearInterval(timer);
     await worker.close();
-    await connection.quit().catch(() => connection.disconnect());
+    await closeRedis(connection);
   };
 }

@@ -4,7 +4,7 @@ import type { Channel } from '../domain/vocabulary.js';
 import { scrubText } from '../logging/scrub.js';
 import { type SendOutcome, sendMetrics } from '../metrics/process-metrics.js';
 import { SEND_QUEUES } from '../queue/names.js';
-import { createRedis } from '../queue/redis.js';
+import { closeRedis, createRedis } from '../queue/redis.js';
 import { parseSendJob } from '../queue/send-jobs.js';
 import { createBatcher } from './batcher.js';
 import { type ClaimOutcome, claimBatch } from './claim.js';
@@ -219,7 +219,7 @@ export function startChannelWorker(
       await worker.close();
       await Promise.all([claims.flush(), records.flush()]);
       await sender.close();
-      await connection.quit().catch(() => connection.disconnect());
+      await closeRedis(connection);
     },
   };
 }

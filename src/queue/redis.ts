@@ -15,6 +15,9 @@ export function createRedis(url: string, kind: 'producer' | 'worker', logger: Lo
   });
   let lastWarned = 0;
   redis.on('error', (err) => {
+    // Work still in flight when we quit (BullMQ's INFO on a queue that was still starting, say) fails
+    // with EPIPE or "Connection is closed": expected at shutdown, not a connection problem.
+    if (closing.has(redis)) return;
     // ioredis emits an error per failed reconnect; one line every 10 s is enough.
     const now = Date.now();
     if (now - lastWarned > 10_000) {
@@ -23,4 +26,22 @@ export function createRedis(url: string, kind: 'producer' | 'worker', logger: Lo
     }
   });
   return redis;
+}
+
+const closing = new WeakSet<Redis>();
+
+/** True once closeRedis was called for this client: errors from then on are expected, not news. */
+export function isClosing(redis: Redis): boolean {
+  return closing.has(redis);
+}
+
+/** From now on the client's errors are expected (its users are being closed) and are not logged. */
+export function markClosing(redis: Redis): void {
+  closing.add(redis);
+}
+
+/** Quits (or, if QUIT cannot be sent, disconnects) and stops reporting the client's errors. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  markClosing(redis);
+  await redis.quit().catch(() => redis.disconnect());
 }
