@@ -177,7 +177,7 @@ async function seedMessages(
       .executeTakeFirstOrThrow();
     const first = Number(ids.first);
     // claimed once to render it (every slot puts the outbox back to queued before it starts)
-    const [claimed] = await claimBatch(db, setup.channel, [first], {
+    const [claimed] = await claimBatch(deps.pool, setup.channel, [first], {
       leaseSeconds: 60,
       pausedRetrySeconds: 15,
       policy: config.policy,

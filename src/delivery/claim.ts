@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
+import type pg from 'pg';
 import type { Config } from '../config/config.js';
-import type { Db } from '../db/database.js';
 import type { Channel, Locale } from '../domain/vocabulary.js';
 
 /**
@@ -76,8 +75,21 @@ interface Decided {
   tokens: string[] | null;
 }
 
+/**
+ * The pool (or a client) the hot statements run on. They are named prepared statements: parsed
+ * once per connection, then only bound and executed, with no query builder in between.
+ */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+/** The claim, as a named statement: PostgreSQL parses it once per connection. */
+const CLAIM_STATEMENT = {
+  name: 'consentcast_claim_0015',
+  text: `SELECT id, decision, until, attempts, offer_id, locale, first_name, last_name, address, client_number, tokens
+    FROM consentcast_claim($1::bigint[], $2::text, $3::int, $4::int, $5::int, $6::int, $7::int, $8::int, $9::int, $10::int)`,
+} as const;
+
 export async function claimMessages(
-  db: Db,
+  db: Queryable,
   channel: Channel,
   ids: readonly number[],
   settings: ClaimSettings,
@@ -87,7 +99,7 @@ export async function claimMessages(
 
 /** Claims a batch and returns, with each claimed message, the fields its channel sends with. */
 export async function claimBatch(
-  db: Db,
+  db: Queryable,
   channel: Channel,
   ids: readonly number[],
   settings: ClaimSettings,
@@ -96,14 +108,21 @@ export async function claimBatch(
   const { policy } = settings;
   // One round trip: migration 0015's consentcast_claim runs the four steps above as statements of
   // one function, each with a fresh snapshot, in the transaction of this one call.
-  const { rows: decided } = await sql<Decided>`
-    SELECT id, decision, until, attempts, offer_id, locale, first_name, last_name, address, client_number, tokens
-    FROM consentcast_claim(
-      ${unique}::bigint[], ${channel}::text, ${settings.leaseSeconds}::int, ${settings.pausedRetrySeconds}::int,
-      ${policy.frequencyCap.max}::int, ${policy.frequencyCap.windowHours}::int,
-      ${policy.frequencyCapCeiling.max}::int, ${policy.frequencyCapCeiling.windowHours}::int,
-      ${policy.quietHours.startMinute}::int, ${policy.quietHours.endMinute}::int)
-  `.execute(db);
+  const { rows: decided } = await db.query<Decided>({
+    ...CLAIM_STATEMENT,
+    values: [
+      unique,
+      channel,
+      settings.leaseSeconds,
+      settings.pausedRetrySeconds,
+      policy.frequencyCap.max,
+      policy.frequencyCap.windowHours,
+      policy.frequencyCapCeiling.max,
+      policy.frequencyCapCeiling.windowHours,
+      policy.quietHours.startMinute,
+      policy.quietHours.endMinute,
+    ],
+  });
   const byId = new Map(decided.map((d) => [Number(d.id), d]));
   // Duplicate jobs of one message can meet in one batch: only the first gets the decision, the
   // others find the message already taken — or each copy would send.

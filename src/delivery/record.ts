@@ -1,5 +1,5 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { Queryable } from './claim.js';
 
 /**
  * Recording what a send did, group-committed across concurrent jobs like the claim. The transition
@@ -32,8 +32,14 @@ function statusOf(o: Outcome): Recorded['status'] {
   return o.kind;
 }
 
+/** The record, as a named statement (see Queryable in claim.ts). */
+const RECORD_STATEMENT = {
+  name: 'consentcast_record_0016',
+  text: `SELECT message_id FROM consentcast_record($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
+} as const;
+
 export async function recordOutcomes(
-  db: Db,
+  db: Queryable,
   items: readonly { id: number; outcome: Outcome }[],
 ): Promise<(Recorded | undefined)[]> {
   if (items.length === 0) return [];
@@ -48,10 +54,10 @@ export async function recordOutcomes(
   // One call, so one round trip and atomic without a transaction: migration 0016's
   // consentcast_record makes the transition, its event, and the suppression a hard bounce or an
   // invalid number calls for (a keyed hash, N15) in one statement, planned once per session.
-  const { rows: changed } = await sql<{ message_id: number }>`
-    SELECT message_id FROM consentcast_record(
-      ${ids}::bigint[], ${statuses}::text[], ${providerIds}::text[], ${codes}::text[], ${details}::text[], ${suppress}::text[])
-  `.execute(db);
+  const { rows: changed } = await db.query<{ message_id: number }>({
+    ...RECORD_STATEMENT,
+    values: [ids, statuses, providerIds, codes, details, suppress],
+  });
   const byId = new Map(changed.map((r) => [Number(r.message_id), r]));
   return items.map((i) => {
     const row = byId.get(i.id);

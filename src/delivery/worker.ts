@@ -86,7 +86,7 @@ export function startChannelWorker(
   sender: ChannelSender,
   options: ChannelWorkerOptions,
 ) {
-  const { db, config, logger } = deps;
+  const { db, pool, config, logger } = deps;
   const log = logger.child({ channel });
   const settings = { leaseSeconds: options.leaseSeconds, pausedRetrySeconds: 15, policy: config.policy };
   const render = createContentRenderer(db, config);
@@ -98,7 +98,7 @@ export function startChannelWorker(
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
     async (ids) => {
-      const results = await claimBatch(db, channel, ids, settings);
+      const results = await claimBatch(pool, channel, ids, settings);
       const fields = results.flatMap((r) => (r.fields === undefined ? [] : [r.fields]));
       const prepared = fields.length === 0 ? [] : await render(channel, fields);
       const byId = new Map(fields.map((f, i) => [f.id, prepared[i]]));
@@ -110,7 +110,7 @@ export function startChannelWorker(
     { maxWaitMs: gatherMs, maxSize: 200 },
   );
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
-    (items) => recordOutcomes(db, items),
+    (items) => recordOutcomes(pool, items),
     { maxWaitMs: gatherMs, maxSize: 200 },
   );
   let streak = 0;

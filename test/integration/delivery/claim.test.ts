@@ -67,7 +67,7 @@ describe('claiming a message just before sending', () => {
         evidence: {},
       });
       // the claim starts while the withdrawal is written but not committed, and must wait for it
-      claim = claimMessages(api.deps.db, 'email', [message.id], settings);
+      claim = claimMessages(api.deps.pool, 'email', [message.id], settings);
       await waitFor('the claim to wait on the consent row', async () => {
         const { rows } = await sql<{ n: number }>`
           SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'
@@ -86,12 +86,12 @@ describe('claiming a message just before sending', () => {
     const { runId } = await queuedRun(['email']);
     const message = await messageOf(runId, 'P2', 'email');
     const [first, second] = await Promise.all([
-      claimMessages(api.deps.db, 'email', [message.id], settings),
-      claimMessages(api.deps.db, 'email', [message.id], settings),
+      claimMessages(api.deps.pool, 'email', [message.id], settings),
+      claimMessages(api.deps.pool, 'email', [message.id], settings),
     ]);
     const outcomes = [...(first ?? []), ...(second ?? [])].map((o) => o.kind).sort();
     expect(outcomes).toEqual(['claimed', 'not_queued']);
-    const outcomesOfOneBatch = await claimMessages(api.deps.db, 'email', [message.id], settings);
+    const outcomesOfOneBatch = await claimMessages(api.deps.pool, 'email', [message.id], settings);
     expect(outcomesOfOneBatch.map((o) => o.kind)).toEqual(['not_queued']);
   });
 
@@ -99,13 +99,13 @@ describe('claiming a message just before sending', () => {
     const { runId } = await queuedRun(['email']);
     const message = await messageOf(runId, 'P5', 'email');
     const outcomes = await claimMessages(
-      api.deps.db,
+      api.deps.pool,
       'email',
       [message.id, message.id, message.id],
       settings,
     );
     expect(outcomes.map((o) => o.kind)).toEqual(['claimed', 'not_queued', 'not_queued']);
-    expect(await claimMessages(api.deps.db, 'email', [message.id], settings)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [message.id], settings)).toEqual([
       { kind: 'not_queued' },
     ]);
   });
@@ -124,8 +124,8 @@ describe('claiming a message just before sending', () => {
       .set({ frequency_cap_max: null, frequency_cap_window_hours: null })
       .execute();
     const [a, b] = await Promise.all([
-      claimMessages(api.deps.db, 'email', [email.id], oneAWeek),
-      claimMessages(api.deps.db, 'sms', [sms.id], oneAWeek),
+      claimMessages(api.deps.pool, 'email', [email.id], oneAWeek),
+      claimMessages(api.deps.pool, 'sms', [sms.id], oneAWeek),
     ]);
     const kinds = [a?.[0], b?.[0]]
       .map((o) => (o?.kind === 'skipped' ? `skipped:${o.reason}` : o?.kind))
@@ -163,7 +163,7 @@ describe('claiming a message just before sending', () => {
       runs.map((r) => messageOf(r.runId, person.client_number ?? '', 'email')),
     );
     if (!first || !second || !third) throw new Error('expected three messages');
-    expect(await claimMessages(api.deps.db, 'email', [first.id], oneAWeek)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [first.id], oneAWeek)).toEqual([
       { kind: 'claimed', attempt: 1 },
     ]);
     // its worker died after the provider may have taken it: the reconciler's verdict
@@ -177,7 +177,7 @@ describe('claiming a message just before sending', () => {
       })
       .where('id', '=', first.id)
       .execute();
-    expect(await claimMessages(api.deps.db, 'email', [second.id], oneAWeek)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [second.id], oneAWeek)).toEqual([
       { kind: 'skipped', reason: 'frequency_cap' },
     ]);
     // the provider confirms it never had it
@@ -186,7 +186,7 @@ describe('claiming a message just before sending', () => {
       .set({ resolution: 'not_sent', resolved_by: 'operator:test' })
       .where('id', '=', first.id)
       .execute();
-    expect(await claimMessages(api.deps.db, 'email', [third.id], oneAWeek)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [third.id], oneAWeek)).toEqual([
       { kind: 'claimed', attempt: 1 },
     ]);
   });
@@ -203,7 +203,7 @@ describe('claiming a message just before sending', () => {
       .set({ quiet_start_minute: null, quiet_end_minute: null })
       .where('id', '=', campaign.id)
       .execute();
-    const [deferred] = await claimMessages(api.deps.db, 'email', [m3.id], quiet);
+    const [deferred] = await claimMessages(api.deps.pool, 'email', [m3.id], quiet);
     expect(deferred?.kind).toBe('deferred');
     expect(await messageOf(runId, 'P3', 'email')).toMatchObject({ status: 'queued' });
 
@@ -212,7 +212,7 @@ describe('claiming a message just before sending', () => {
       .set({ status: 'cancelled' })
       .where('id', '=', campaign.id)
       .execute();
-    expect(await claimMessages(api.deps.db, 'email', [m3.id], settings)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [m3.id], settings)).toEqual([
       { kind: 'skipped', reason: 'campaign_cancelled' },
     ]);
   });

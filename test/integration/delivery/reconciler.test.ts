@@ -55,7 +55,7 @@ describe('the reconciler', () => {
       pausedRetrySeconds: 30,
       policy: { ...api.config.policy, quietHours: { startMinute: 0, endMinute: 0 } },
     };
-    expect(await claimMessages(api.deps.db, 'email', [message.id], settings)).toEqual([
+    expect(await claimMessages(api.deps.pool, 'email', [message.id], settings)).toEqual([
       { kind: 'claimed', attempt: 1 },
     ]);
     // the worker died after the provider may have accepted it: its lease runs out
