@@ -6,6 +6,7 @@
  * process of its own (a compiled `consentcast` command) reports that process's time and RSS instead.
  */
 import { performance } from 'node:perf_hooks';
+import { startMachineCpu } from './lib/machine-cpu.js';
 import { CHILD_REQUEST_ENV, type ChildReply, parseChildRequest } from './lib/protocol.js';
 import { startRssSampler, toMb } from './lib/rss.js';
 import { roundTo, summariseLatencies } from './lib/stats.js';
@@ -20,8 +21,10 @@ async function measure(): Promise<ChildReply> {
   const sampler = startRssSampler(20);
   const rssStart = process.memoryUsage.rss();
   const cpuBefore = process.cpuUsage();
+  const machine = startMachineCpu();
   const started = performance.now();
   const outcome = await variant.run(context);
+  const machineCpu = machine.stop();
   const cpu = process.cpuUsage(cpuBefore);
   // A variant that ran the work in a process of its own (bench/lib/cli-process.ts) reports that
   // process's time and memory: this child only waited for it.
@@ -43,6 +46,14 @@ async function measure(): Promise<ChildReply> {
       cpuSeconds: roundTo(outcome.process?.cpuSeconds ?? (cpu.user + cpu.system) / 1e6, 3),
       rssStartMb: roundTo(toMb(rssStartValue), 1),
       rssPeakMb: roundTo(toMb(rssPeak), 1),
+      machineCpu:
+        machineCpu === null
+          ? null
+          : {
+              total: roundTo(machineCpu.total, 3),
+              postgres: roundTo(machineCpu.postgres, 3),
+              redis: roundTo(machineCpu.redis, 3),
+            },
     },
   };
 }

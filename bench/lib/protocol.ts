@@ -1,3 +1,4 @@
+import type { MachineCpu } from './machine-cpu.js';
 import type { LatencySummary } from './stats.js';
 import type { JsonValue, VariantContext } from './types.js';
 
@@ -23,6 +24,11 @@ export interface Measurement {
   /** RSS just before `run` (runtime, tsx and the benchmark module loaded) and the process's peak. */
   readonly rssStartMb: number;
   readonly rssPeakMb: number;
+  /**
+   * CPU seconds of the whole machine during `run`, and of the PostgreSQL and Redis servers in it
+   * (null off Linux): the servers' share, which `cpuSeconds` does not see.
+   */
+  readonly machineCpu: MachineCpu | null;
 }
 
 export type ChildReply =

@@ -36,6 +36,15 @@ export interface VariantResult {
    * moves with the machine's load, unlike ops/s, but it says nothing about the server's share.
    */
   readonly cpuUsPerOp: number;
+  /**
+   * Median CPU per operation of PostgreSQL, Redis and the whole machine (all processes, all cores),
+   * in microseconds; null when not measured. On a machine of few cores the sum is what limits.
+   */
+  readonly serverUsPerOp: {
+    readonly postgres: number;
+    readonly redis: number;
+    readonly machine: number;
+  } | null;
   readonly rssPeakMb: number;
 }
 
@@ -82,6 +91,14 @@ function medianOrNull(values: readonly (number | undefined)[]): number | null {
   return present.length === 0 ? null : median(present);
 }
 
+function serverUsPerOp(rounds: readonly RoundResult[]): VariantResult['serverUsPerOp'] {
+  const measured = rounds.flatMap((r) => (r.machineCpu ? [{ cpu: r.machineCpu, ops: r.operations }] : []));
+  if (measured.length === 0) return null;
+  const perOp = (pick: (c: NonNullable<RoundResult['machineCpu']>) => number) =>
+    roundTo(median(measured.map((m) => (pick(m.cpu) * 1e6) / m.ops)), 1);
+  return { postgres: perOp((c) => c.postgres), redis: perOp((c) => c.redis), machine: perOp((c) => c.total) };
+}
+
 function summariseVariant(name: string, role: Role, rounds: readonly RoundResult[]): VariantResult {
   const p50 = medianOrNull(rounds.map((r) => r.latencyMs?.p50));
   const p95 = medianOrNull(rounds.map((r) => r.latencyMs?.p95));
@@ -94,6 +111,7 @@ function summariseVariant(name: string, role: Role, rounds: readonly RoundResult
     seconds: median(rounds.map((r) => r.seconds)),
     latencyMs: p50 === null || p95 === null || p99 === null ? null : { p50, p95, p99 },
     cpuUsPerOp: roundTo(median(rounds.map((r) => (r.cpuSeconds * 1e6) / r.operations)), 2),
+    serverUsPerOp: serverUsPerOp(rounds),
     rssPeakMb: Math.max(...rounds.map((r) => r.rssPeakMb)),
   };
 }
@@ -166,6 +184,9 @@ const SUMMARY_COLUMNS: readonly Column[] = [
   { header: 'p95 ms', align: 'right' },
   { header: 'p99 ms', align: 'right' },
   { header: 'CPU µs/op', align: 'right' },
+  { header: 'PG µs/op', align: 'right' },
+  { header: 'Redis µs/op', align: 'right' },
+  { header: 'machine µs/op', align: 'right' },
   { header: 'RSS peak MB', align: 'right' },
   { header: 'ratio', align: 'right' },
   { header: 'ratio (min-max)', align: 'right' },
@@ -214,6 +235,9 @@ export function renderReport(report: Report): string {
     formatFixed(v.latencyMs?.p95, 2),
     formatFixed(v.latencyMs?.p99, 2),
     formatFixed(v.cpuUsPerOp, 1),
+    formatFixed(v.serverUsPerOp?.postgres, 0),
+    formatFixed(v.serverUsPerOp?.redis, 0),
+    formatFixed(v.serverUsPerOp?.machine, 0),
     formatFixed(v.rssPeakMb, 1),
     v.role === 'baseline' ? '1.00' : formatFixed(report.ratios[v.variant], 2),
     v.role === 'baseline' ? '' : range(ratiosOf(v.rounds), ratio2),
@@ -225,7 +249,8 @@ export function renderReport(report: Report): string {
     '',
     formatTable(RUN_COLUMNS, runRows),
     '',
-    'summary (medians over rounds; RSS peak is the largest; ratio = subject ops/s / baseline ops/s, paired by round)',
+    'summary (medians over rounds; RSS peak is the largest; ratio = subject ops/s / baseline ops/s, paired by round;',
+    " CPU µs/op is the variant's process, PG and Redis the servers, machine every process on every core)",
     formatTable(SUMMARY_COLUMNS, summaryRows),
   ].join('\n');
 }
