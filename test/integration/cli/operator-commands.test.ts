@@ -144,6 +144,44 @@ describe('operator commands', () => {
     expect(entry).toEqual({ actor_type: 'operator', actor_id: 'support.janis', reason: 'email_request' });
   });
 
+  it('record a withdrawal with Redis away: it needs only PostgreSQL, and says nothing else (N12)', async () => {
+    const person = await t.db
+      .insertInto('recipients')
+      .values({ client_number: 'NO-REDIS-1' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await t.db.transaction().execute((trx) =>
+      recordConsentChanges(trx, 'y'.repeat(40), {
+        recipientId: person.id,
+        changes: [
+          {
+            purpose: 'service_offers',
+            channel: 'sms',
+            action: 'grant',
+            occurredAt: new Date('2024-01-01T00:00:00Z'),
+          },
+        ],
+        source: 'app',
+        actor: SYSTEM,
+        noticeVersion: NOTICE_VERSION,
+        evidence: {},
+      }),
+    );
+    // nothing listens on port 1: a command that connected to Redis would log its errors
+    const result = await runConsentcast(
+      ['consent', 'withdraw', 'NO-REDIS-1', '--reason', 'email_request', '--actor', 'support.janis'],
+      { ...env, REDIS_URL: 'redis://127.0.0.1:1' },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe('');
+    const state = await t.db
+      .selectFrom('consents')
+      .select(['status', 'source'])
+      .where('recipient_id', '=', person.id)
+      .execute();
+    expect(state).toEqual([{ status: 'withdrawn', source: 'operator' }]);
+  });
+
   it('answer an unknown person with exit code 1 and a clear line', async () => {
     const result = await runConsentcast(['consent', 'withdraw', 'NOBODY', '--reason', 'email_request'], env);
     expect(result.code).toBe(1);

@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../support/test-db.js'
 import { testRedisPrefix } from '../../support/test-redis.js';
 
 /**
- * An operator command that fails at once (an unknown person, say) closes its dependencies while the
+ * A command that opened the queues and then fails at once closes its dependencies while the
  * BullMQ queues are still starting. Their INFO then fails with EPIPE or "Connection is closed"; that
  * is expected at shutdown and must not be logged as a Redis problem (scripts read the command's
  * stderr: one line, the error).
@@ -39,6 +39,8 @@ describe('closing dependencies right after building them', () => {
       for (const ms of delays) {
         const logger = createLogger({ level: 'warn', name: 'close-test', destination });
         const deps = buildDeps(config, { role: 'close-test', logger });
+        // the queues open on first use (a command that needs them); this one opens them at once
+        expect(deps.queues.size).toBeGreaterThan(0);
         if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
         await closeDeps(deps);
       }
