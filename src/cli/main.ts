@@ -4,11 +4,12 @@ import { COMMANDS } from './commands/index.js';
 import { EXIT } from './exit-codes.js';
 import { createOutput } from './output.js';
 
-function usage(): string {
+async function usage(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((c) => c.load()));
   return `usage: consentcast <command> [--json]
 
 commands:
-${COMMANDS.map((c) => `  ${c.usage}`).join('\n')}
+${commands.map((c) => `  ${c.usage}`).join('\n')}
 
 exit codes: 0 ok, 1 failure, 2 bad configuration or usage, 3 not ready`;
 }
@@ -24,13 +25,14 @@ export async function runCli(argv: readonly string[], env: Env): Promise<number>
   const out = createOutput(json);
   const [name, ...rest] = args;
   if (name === undefined || name === 'help' || name === '--help') {
-    out.error(usage());
+    out.error(await usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    out.error(`consentcast: unknown command "${name}"\n\n${usage()}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    out.error(`consentcast: unknown command "${name}"\n\n${await usage()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   return command.run(rest, env, out);
 }
