@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SYSTEM } from '../../../src/auth/actor.js';
 import { createApiKeyVerifier } from '../../../src/auth/api-keys.js';
 import { recordConsentChanges } from '../../../src/consent/ledger.js';
+import type { Channel, Purpose } from '../../../src/domain/vocabulary.js';
 import { runConsentcast } from '../../support/cli.js';
 import { NOTICE_VERSION, seedNotice } from '../../support/fixtures.js';
 import { exampleEnv } from '../../support/service-env.js';
@@ -16,6 +17,29 @@ describe('operator commands', () => {
     env = { ...exampleEnv(), DATABASE_URL: t.appUrl, REDIS_URL: inject('services').redisUrl };
   });
   afterAll(() => t.drop());
+
+  /** A person who granted (app, 2024-01-01) each of `grants` ("purpose/channel"). */
+  async function personWithGrants(clientNumber: string, grants: readonly `${Purpose}/${Channel}`[]) {
+    const person = await t.db
+      .insertInto('recipients')
+      .values({ client_number: clientNumber })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await t.db.transaction().execute((trx) =>
+      recordConsentChanges(trx, clientNumber.padEnd(40, 'x'), {
+        recipientId: person.id,
+        changes: grants.map((g) => {
+          const [purpose, channel] = g.split('/') as [Purpose, Channel];
+          return { purpose, channel, action: 'grant' as const, occurredAt: new Date('2024-01-01T00:00:00Z') };
+        }),
+        source: 'app',
+        actor: SYSTEM,
+        noticeVersion: NOTICE_VERSION,
+        evidence: {},
+      }),
+    );
+    return person;
+  }
 
   it('create an API key shown once, list it without the secret, and revoke it', async () => {
     const created = await runConsentcast(
@@ -74,40 +98,11 @@ describe('operator commands', () => {
   });
 
   it('record a withdrawal received by e-mail: every live grant of the channel ends, source operator (N12)', async () => {
-    const person = await t.db
-      .insertInto('recipients')
-      .values({ client_number: 'EMAIL-REQ-1' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await t.db.transaction().execute((trx) =>
-      recordConsentChanges(trx, 'x'.repeat(40), {
-        recipientId: person.id,
-        changes: [
-          {
-            purpose: 'service_offers',
-            channel: 'email',
-            action: 'grant',
-            occurredAt: new Date('2024-01-01T00:00:00Z'),
-          },
-          {
-            purpose: 'contests',
-            channel: 'email',
-            action: 'grant',
-            occurredAt: new Date('2024-01-01T00:00:00Z'),
-          },
-          {
-            purpose: 'contests',
-            channel: 'sms',
-            action: 'grant',
-            occurredAt: new Date('2024-01-01T00:00:00Z'),
-          },
-        ],
-        source: 'app',
-        actor: SYSTEM,
-        noticeVersion: NOTICE_VERSION,
-        evidence: {},
-      }),
-    );
+    const person = await personWithGrants('EMAIL-REQ-1', [
+      'service_offers/email',
+      'contests/email',
+      'contests/sms',
+    ]);
     const result = await runConsentcast(
       [
         'consent',
@@ -145,28 +140,7 @@ describe('operator commands', () => {
   });
 
   it('record a withdrawal with Redis away: it needs only PostgreSQL, and says nothing else (N12)', async () => {
-    const person = await t.db
-      .insertInto('recipients')
-      .values({ client_number: 'NO-REDIS-1' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    await t.db.transaction().execute((trx) =>
-      recordConsentChanges(trx, 'y'.repeat(40), {
-        recipientId: person.id,
-        changes: [
-          {
-            purpose: 'service_offers',
-            channel: 'sms',
-            action: 'grant',
-            occurredAt: new Date('2024-01-01T00:00:00Z'),
-          },
-        ],
-        source: 'app',
-        actor: SYSTEM,
-        noticeVersion: NOTICE_VERSION,
-        evidence: {},
-      }),
-    );
+    const person = await personWithGrants('NO-REDIS-1', ['service_offers/sms']);
     // nothing listens on port 1: a command that connected to Redis would log its errors
     const result = await runConsentcast(
       ['consent', 'withdraw', 'NO-REDIS-1', '--reason', 'email_request', '--actor', 'support.janis'],
