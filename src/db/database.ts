@@ -5,6 +5,13 @@ import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 
+/**
+ * A pool (or a client) for the delivery's hot statements (the claim and the record). They run as
+ * named prepared statements: parsed once per connection, then only bound and executed, with no
+ * query builder in between.
+ */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
 // Parsers per pool (not pg's global registry), so that nothing else in the process changes meaning.
 const INT8 = 20;
 const DATE = 1082;

@@ -1,5 +1,5 @@
-import type pg from 'pg';
 import type { Config } from '../config/config.js';
+import type { Queryable } from '../db/database.js';
 import type { Channel, Locale } from '../domain/vocabulary.js';
 
 /**
@@ -74,12 +74,6 @@ interface Decided {
   client_number: string | null;
   tokens: string[] | null;
 }
-
-/**
- * The pool (or a client) the hot statements run on. They are named prepared statements: parsed
- * once per connection, then only bound and executed, with no query builder in between.
- */
-export type Queryable = Pick<pg.Pool, 'query'>;
 
 /** The claim, as a named statement: PostgreSQL parses it once per connection. */
 const CLAIM_STATEMENT = {

@@ -1,5 +1,4 @@
-import type { Db } from '../db/database.js';
-import type { Queryable } from './claim.js';
+import type { Db, Queryable } from '../db/database.js';
 
 /**
  * Recording what a send did, group-committed across concurrent jobs like the claim. The transition
@@ -32,7 +31,7 @@ function statusOf(o: Outcome): Recorded['status'] {
   return o.kind;
 }
 
-/** The record, as a named statement (see Queryable in claim.ts). */
+/** The record, as a named statement (see Queryable in db/database.ts). */
 const RECORD_STATEMENT = {
   name: 'consentcast_record_0016',
   text: `SELECT message_id FROM consentcast_record($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])`,
@@ -58,11 +57,10 @@ export async function recordOutcomes(
     ...RECORD_STATEMENT,
     values: [ids, statuses, providerIds, codes, details, suppress],
   });
-  const byId = new Map(changed.map((r) => [Number(r.message_id), r]));
-  return items.map((i) => {
-    const row = byId.get(i.id);
-    return row ? { id: i.id, outcome: i.outcome, status: statusOf(i.outcome) } : undefined;
-  });
+  const recorded = new Set(changed.map((r) => Number(r.message_id)));
+  return items.map((i) =>
+    recorded.has(i.id) ? { id: i.id, outcome: i.outcome, status: statusOf(i.outcome) } : undefined,
+  );
 }
 
 /** A dead push token (UNREGISTERED, INVALID_ARGUMENT) is never used again. */

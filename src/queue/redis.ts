@@ -30,7 +30,7 @@ export function createRedis(url: string, kind: 'producer' | 'worker', logger: Lo
 
 const closing = new WeakSet<Redis>();
 
-/** True once closeRedis was called for this client: errors from then on are expected, not news. */
+/** True once the client is marked closing (markClosing, closeRedis): its errors are expected then. */
 export function isClosing(redis: Redis): boolean {
   return closing.has(redis);
 }
