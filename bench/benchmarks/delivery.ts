@@ -1,7 +1,7 @@
 import https from 'node:https';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Queue, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
 import { Redis } from 'ioredis';
@@ -17,6 +17,7 @@ import { startRun } from '../../src/campaigns/runs.repository.js';
 import { SANDBOX_ACCESS_TOKEN } from '../../src/channels/push/push-provider.js';
 import { createChannelSender } from '../../src/channels/senders.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import { createBatcher } from '../../src/delivery/batcher.js';
 import { claimBatch } from '../../src/delivery/claim.js';
 import { createContentRenderer } from '../../src/delivery/content.js';
 import type { ChannelSender } from '../../src/delivery/sender.js';
@@ -25,7 +26,7 @@ import { buildDeps, closeDeps } from '../../src/deps.js';
 import type { Channel } from '../../src/domain/vocabulary.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { CAMPAIGN_RUNS_QUEUE, SEND_QUEUES } from '../../src/queue/names.js';
-import { SEND_JOB_OPTIONS, sendJobId } from '../../src/queue/send-jobs.js';
+import { parseSendJob, SEND_JOB_OPTIONS, sendJobId } from '../../src/queue/send-jobs.js';
 import { FakesClient } from '../../test/fakes/client.js';
 import { NOTICE_VERSION, seedNotice } from '../../test/support/fixtures.js';
 import { seedOffer } from '../../test/support/seed.js';
@@ -205,7 +206,13 @@ const str = (setup: Setup, key: string): string => {
   return v;
 };
 
-async function bareEmail(ctx: Ctx): Promise<VariantOutcome> {
+/** The bare SDK, one message at a time: message `i` goes to the seeded person i + 1. */
+interface BareSender {
+  send(i: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function bareEmail(ctx: Ctx): BareSender {
   const { setup } = ctx;
   const transporter = nodemailer.createTransport({
     host: '127.0.0.1',
@@ -219,20 +226,19 @@ async function bareEmail(ctx: Ctx): Promise<VariantOutcome> {
   });
   const headers = setup.sample.headers as Record<string, string>;
   const from = exampleEnv().MAIL_FROM ?? 'no-reply@example.lv';
-  let sent = 0;
-  const latenciesMs = await inFlight(setup.messages, setup.concurrency, async (i) => {
-    await transporter.sendMail({
-      from,
-      to: `b${i + 1}@example.lv`,
-      subject: str(setup, 'subject'),
-      html: str(setup, 'html'),
-      text: str(setup, 'text'),
-      headers,
-    });
-    sent++;
-  });
-  transporter.close();
-  return { operations: sent, latenciesMs };
+  return {
+    async send(i) {
+      await transporter.sendMail({
+        from,
+        to: `b${i + 1}@example.lv`,
+        subject: str(setup, 'subject'),
+        html: str(setup, 'html'),
+        text: str(setup, 'text'),
+        headers,
+      });
+    },
+    close: async () => transporter.close(),
+  };
 }
 
 /** Twilio's supported hook, and nothing else: every call goes to the fake. */
@@ -248,7 +254,7 @@ class ToFake extends twilio.RequestClient {
   }
 }
 
-async function bareSms(ctx: Ctx): Promise<VariantOutcome> {
+function bareSms(ctx: Ctx): BareSender {
   const { setup } = ctx;
   const env = exampleEnv();
   const client = twilio(env.TWILIO_ACCOUNT_SID, env.TWILIO_AUTH_TOKEN, {
@@ -259,17 +265,17 @@ async function bareSms(ctx: Ctx): Promise<VariantOutcome> {
     }),
     autoRetry: false,
   });
-  let sent = 0;
-  const latenciesMs = await inFlight(setup.messages, setup.concurrency, async (i) => {
-    await client.messages.create({
-      to: `+3712${String(i + 1).padStart(7, '0')}`,
-      body: str(setup, 'body'),
-      statusCallback: str(setup, 'statusCallbackUrl'),
-      from: env.TWILIO_FROM ?? 'Klix',
-    });
-    sent++;
-  });
-  return { operations: sent, latenciesMs };
+  return {
+    async send(i) {
+      await client.messages.create({
+        to: `+3712${String(i + 1).padStart(7, '0')}`,
+        body: str(setup, 'body'),
+        statusCallback: str(setup, 'statusCallbackUrl'),
+        from: env.TWILIO_FROM ?? 'Klix',
+      });
+    },
+    close: async () => undefined,
+  };
 }
 
 /** firebase-admin's supported hook, and nothing else: connections go to the fake. */
@@ -284,7 +290,7 @@ class FakeAgent extends https.Agent {
   }
 }
 
-async function barePush(ctx: Ctx): Promise<VariantOutcome> {
+function barePush(ctx: Ctx, name: string): BareSender {
   const { setup } = ctx;
   const app = initializeApp(
     {
@@ -292,29 +298,40 @@ async function barePush(ctx: Ctx): Promise<VariantOutcome> {
       credential: { getAccessToken: async () => ({ access_token: SANDBOX_ACCESS_TOKEN, expires_in: 3600 }) },
       httpAgent: new FakeAgent(setup.fakes?.fcm ?? 0),
     },
-    `bench-bare-${ctx.slot.index}`,
+    `${name}-${ctx.slot.index}`,
   );
   const messaging = getMessaging(app);
   messaging.enableLegacyHttpTransport();
   const data = setup.sample.data as Record<string, string>;
-  let sent = 0;
-  const latenciesMs = await inFlight(setup.messages, setup.concurrency, async (i) => {
-    await messaging.send({
-      token: `tok-${i + 1}:${'x'.repeat(140)}`,
-      notification: { title: str(setup, 'title'), body: str(setup, 'body') },
-      data,
-    });
-    sent++;
-  });
-  await deleteApp(app);
-  return { operations: sent, latenciesMs };
+  return {
+    async send(i) {
+      await messaging.send({
+        token: `tok-${i + 1}:${'x'.repeat(140)}`,
+        notification: { title: str(setup, 'title'), body: str(setup, 'body') },
+        data,
+      });
+    },
+    close: () => deleteApp(app),
+  };
 }
 
-const BARE: Record<Channel, (ctx: Ctx) => Promise<VariantOutcome>> = {
+const BARE: Record<Channel, (ctx: Ctx, name: string) => BareSender> = {
   email: bareEmail,
   sms: bareSms,
   push: barePush,
 };
+
+/** The baseline of a channel: the bare SDK sending N messages at the concurrency, no queue, no database. */
+async function bareSdk(ctx: Ctx): Promise<VariantOutcome> {
+  const sender = BARE[ctx.setup.channel](ctx, 'bench-bare');
+  let sent = 0;
+  const latenciesMs = await inFlight(ctx.setup.messages, ctx.setup.concurrency, async (i) => {
+    await sender.send(i);
+    sent++;
+  });
+  await sender.close();
+  return { operations: sent, latenciesMs };
+}
 
 // --- subjects: our channel worker ----------------------------------------------------------------
 
@@ -377,6 +394,92 @@ async function noopWorker(ctx: Ctx): Promise<VariantOutcome> {
   connection.disconnect();
   return { operations: done };
 }
+
+/**
+ * FACTS.md's measured design, as a yardstick in the same run: its "claim+recheck UPDATE" (the message
+ * still queued and its consent granted, nothing else) and its record UPDATE, each micro-batched
+ * across concurrent jobs (ids gathered for up to 2 ms or 200 ids), on the same outbox, as named
+ * statements on a pg pool of 20; between them the bare SDK's send of the sample (none in the
+ * pipeline). No frequency cap, quiet hours, markers, suppression, offer or campaign check, no locks,
+ * no event row, no read of what the channel sends with and no rendering: what separates it from our
+ * worker is the price of those. A yardstick only, never a way to send.
+ */
+const FACTS_CLAIM = {
+  name: 'bench_facts_claim',
+  text: `UPDATE messages m SET status = 'sending', attempts = m.attempts + 1, claimed_at = now(),
+           lease_expires_at = now() + interval '300 seconds'
+         FROM consents c
+         WHERE m.id = ANY ($1::bigint[]) AND m.status = 'queued' AND c.recipient_id = m.recipient_id
+           AND c.purpose = m.purpose AND c.channel = m.channel AND c.status = 'granted'
+         RETURNING m.id`,
+} as const;
+const FACTS_RECORD = {
+  name: 'bench_facts_record',
+  text: `UPDATE messages m SET status = 'sent', provider_message_id = u.provider_id, sent_at = now(),
+           finished_at = now(), lease_expires_at = NULL
+         FROM unnest($1::bigint[], $2::text[]) AS u(id, provider_id)
+         WHERE m.id = u.id AND m.status = 'sending'
+         RETURNING m.id`,
+} as const;
+
+/** Runs FACTS_CLAIM or FACTS_RECORD for a batch; true for each id the statement changed. */
+function factsBatcher(pool: pg.Pool, statement: typeof FACTS_CLAIM | typeof FACTS_RECORD) {
+  return createBatcher<number, boolean>(
+    async (ids) => {
+      const values = statement === FACTS_CLAIM ? [ids] : [ids, ids.map((id) => `ref-${id}`)];
+      const { rows } = await pool.query<{ id: string }>({ ...statement, values });
+      const changed = new Set(rows.map((r) => Number(r.id)));
+      return ids.map((id) => changed.has(id));
+    },
+    { maxWaitMs: 2, maxSize: 200 },
+  );
+}
+
+async function factsReference(ctx: Ctx): Promise<VariantOutcome> {
+  const { setup } = ctx;
+  const pool = new pg.Pool({ connectionString: setup.appUrl, max: 20 });
+  const connection = new Redis(ctx.services.redisUrl, { maxRetriesPerRequest: null });
+  const sender = setup.fakes === null ? null : BARE[setup.channel](ctx, 'bench-reference');
+  const claims = factsBatcher(pool, FACTS_CLAIM);
+  const records = factsBatcher(pool, FACTS_RECORD);
+  let sent = 0;
+  let done = 0;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const worker = new Worker(
+    SEND_QUEUES[setup.channel],
+    async (job: Job) => {
+      const data = parseSendJob(job.data);
+      if (!data) throw new Error('not a send job');
+      if (!(await claims.submit(data.messageId))) return;
+      await sender?.send(data.messageId - setup.ids.first);
+      if (await records.submit(data.messageId)) sent++;
+    },
+    { connection, prefix: ctx.prepared.prefix, concurrency: setup.concurrency },
+  );
+  const count = () => {
+    done++;
+    if (done >= setup.messages) finish();
+  };
+  worker.on('completed', count);
+  worker.on('failed', count);
+  await finished;
+  await worker.close();
+  await sender?.close();
+  connection.disconnect();
+  await pool.end();
+  return { operations: sent };
+}
+
+const REFERENCE_VARIANT = {
+  name: 'facts-reference',
+  role: 'subject',
+  description:
+    "FACTS.md's yardstick: consent-only claim UPDATE and record UPDATE, micro-batched (2 ms / 200 ids), around the bare SDK's send",
+  run: factsReference,
+} as const;
 
 // --- the benchmarks ------------------------------------------------------------------------------
 
@@ -495,7 +598,7 @@ export function channelBenchmark(channel: Channel): Benchmark<Setup, Prepared> {
         name: 'bare-sdk',
         role: 'baseline',
         description: 'the bare SDK sending the same number of same-size messages at the same concurrency',
-        run: BARE[channel],
+        run: bareSdk,
       },
       {
         name: 'channel-worker',
@@ -503,6 +606,7 @@ export function channelBenchmark(channel: Channel): Benchmark<Setup, Prepared> {
         description: 'startChannelWorker with the real provider, jobs from BullMQ',
         run: (ctx) => ourWorker(ctx, (config) => createChannelSender(channel, config)),
       },
+      REFERENCE_VARIANT,
     ],
   };
 }
@@ -525,5 +629,6 @@ export const pipelineBenchmark: Benchmark<Setup, Prepared> = {
       description: 'startChannelWorker (claim, re-check, render, record) with a no-op provider',
       run: (ctx) => ourWorker(ctx, () => NOOP_SENDER),
     },
+    REFERENCE_VARIANT,
   ],
 };
