@@ -373,27 +373,41 @@ const NOOP_SENDER: ChannelSender = {
   close: async () => undefined,
 };
 
-async function noopWorker(ctx: Ctx): Promise<VariantOutcome> {
+/**
+ * A plain BullMQ Worker on the slot's send queue, at the slot's concurrency, until every job has
+ * completed or failed; returns how many completed.
+ */
+async function drainSendQueue(ctx: Ctx, processor: (job: Job) => Promise<void>): Promise<number> {
   const { setup } = ctx;
   const connection = new Redis(ctx.services.redisUrl, { maxRetriesPerRequest: null });
-  let done = 0;
+  let completed = 0;
+  let ended = 0;
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
   });
-  const worker = new Worker(SEND_QUEUES[setup.channel], async () => undefined, {
+  const worker = new Worker(SEND_QUEUES[setup.channel], processor, {
     connection,
     prefix: ctx.prepared.prefix,
     concurrency: setup.concurrency,
   });
+  const end = () => {
+    ended++;
+    if (ended >= setup.messages) finish();
+  };
   worker.on('completed', () => {
-    done++;
-    if (done >= setup.messages) finish();
+    completed++;
+    end();
   });
+  worker.on('failed', end);
   await finished;
   await worker.close();
   connection.disconnect();
-  return { operations: done };
+  return completed;
+}
+
+async function noopWorker(ctx: Ctx): Promise<VariantOutcome> {
+  return { operations: await drainSendQueue(ctx, async () => undefined) };
 }
 
 /**
@@ -423,12 +437,11 @@ const FACTS_RECORD = {
          RETURNING m.id`,
 } as const;
 
-/** Runs FACTS_CLAIM or FACTS_RECORD for a batch; true for each id the statement changed. */
-function factsBatcher(pool: pg.Pool, statement: typeof FACTS_CLAIM | typeof FACTS_RECORD, pace: SendPace) {
+/** Runs a batch's statement; true for each id it changed. */
+function factsBatcher(pool: pg.Pool, pace: SendPace, statement: (ids: readonly number[]) => pg.QueryConfig) {
   return createBatcher<number, boolean>(
     async (ids) => {
-      const values = statement === FACTS_CLAIM ? [ids] : [ids, ids.map((id) => `ref-${id}`)];
-      const { rows } = await pool.query<{ id: string }>({ ...statement, values });
+      const { rows } = await pool.query<{ id: string }>(statement(ids));
       const changed = new Set(rows.map((r) => Number(r.id)));
       return ids.map((id) => changed.has(id));
     },
@@ -439,44 +452,28 @@ function factsBatcher(pool: pg.Pool, statement: typeof FACTS_CLAIM | typeof FACT
 async function factsReference(ctx: Ctx): Promise<VariantOutcome> {
   const { setup } = ctx;
   const pool = new pg.Pool({ connectionString: setup.appUrl, max: 20 });
-  const connection = new Redis(ctx.services.redisUrl, { maxRetriesPerRequest: null });
   const sender = setup.fakes === null ? null : BARE[setup.channel](ctx, 'bench-reference');
   // Batches gather as our worker's do (one turn of the event loop with quick sends, a share of the
   // send time with slow ones): FACTS.md's fixed 2 ms costs it 0.52 → 0.42 at 100 in flight.
   const pace = new SendPace();
-  const claims = factsBatcher(pool, FACTS_CLAIM, pace);
-  const records = factsBatcher(pool, FACTS_RECORD, pace);
+  const claims = factsBatcher(pool, pace, (ids) => ({ ...FACTS_CLAIM, values: [ids] }));
+  const records = factsBatcher(pool, pace, (ids) => ({
+    ...FACTS_RECORD,
+    values: [ids, ids.map((id) => `ref-${id}`)],
+  }));
   let sent = 0;
-  let done = 0;
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => {
-    finish = resolve;
+  await drainSendQueue(ctx, async (job) => {
+    const data = parseSendJob(job.data);
+    if (!data) throw new Error('not a send job');
+    if (!(await claims.submit(data.messageId))) return;
+    if (sender !== null) {
+      const started = performance.now();
+      await sender.send(data.messageId - setup.ids.first);
+      pace.observe(performance.now() - started);
+    }
+    if (await records.submit(data.messageId)) sent++;
   });
-  const worker = new Worker(
-    SEND_QUEUES[setup.channel],
-    async (job: Job) => {
-      const data = parseSendJob(job.data);
-      if (!data) throw new Error('not a send job');
-      if (!(await claims.submit(data.messageId))) return;
-      if (sender !== null) {
-        const started = performance.now();
-        await sender.send(data.messageId - setup.ids.first);
-        pace.observe(performance.now() - started);
-      }
-      if (await records.submit(data.messageId)) sent++;
-    },
-    { connection, prefix: ctx.prepared.prefix, concurrency: setup.concurrency },
-  );
-  const count = () => {
-    done++;
-    if (done >= setup.messages) finish();
-  };
-  worker.on('completed', count);
-  worker.on('failed', count);
-  await finished;
-  await worker.close();
   await sender?.close();
-  connection.disconnect();
   await pool.end();
   return { operations: sent };
 }
