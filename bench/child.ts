@@ -7,7 +7,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { startMachineCpu } from './lib/machine-cpu.js';
-import { CHILD_REQUEST_ENV, type ChildReply, parseChildRequest } from './lib/protocol.js';
+import {
+  CHILD_REQUEST_ENV,
+  type ChildReply,
+  type HandoffSummary,
+  parseChildRequest,
+} from './lib/protocol.js';
 import { startRssSampler, toMb } from './lib/rss.js';
 import { roundTo, summariseLatencies } from './lib/stats.js';
 import { loadBenchmark } from './registry.js';
@@ -43,6 +48,7 @@ async function measure(): Promise<ChildReply> {
       seconds: roundTo(seconds, 4),
       opsPerSec: roundTo(outcome.operations / seconds, 1),
       latencyMs: summariseLatencies(outcome.latenciesMs ?? []),
+      ...handoffOf(outcome.claimToHandoffMs),
       cpuSeconds: roundTo(outcome.process?.cpuSeconds ?? (cpu.user + cpu.system) / 1e6, 3),
       rssStartMb: roundTo(toMb(rssStartValue), 1),
       rssPeakMb: roundTo(toMb(rssPeak), 1),
@@ -76,3 +82,10 @@ try {
 await reply(message);
 // Exit even if a variant left a handle open: the measurement is taken and sent.
 process.exit(message.ok ? 0 : 1);
+
+function handoffOf(samples: readonly number[] | undefined): { claimToHandoffMs?: HandoffSummary } {
+  const summary = summariseLatencies(samples ?? []);
+  return summary === null
+    ? {}
+    : { claimToHandoffMs: { p50: summary.p50, p99: summary.p99, max: summary.max } };
+}

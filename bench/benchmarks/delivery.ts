@@ -63,6 +63,16 @@ type Ctx = VariantContext<Setup, Prepared>;
 
 const silent = () => createLogger({ level: 'silent', name: 'bench' });
 
+/**
+ * BENCH_PROVIDER_DELAY_MS: the fakes answer each message this many milliseconds late (an SMTP relay
+ * taking 200 ms a message, say), for baseline and subjects alike. 0 (default): at once.
+ */
+function providerDelayMs(): number {
+  const n = Number(process.env.BENCH_PROVIDER_DELAY_MS ?? 0);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000) throw new Error('BENCH_PROVIDER_DELAY_MS must be 0-10000');
+  return n;
+}
+
 /** BENCH_CONCURRENCY, else WORKER_CONCURRENCY's default: jobs in flight for both variants. */
 function concurrency(): number {
   const n = Number(process.env.BENCH_CONCURRENCY ?? 100);
@@ -343,6 +353,7 @@ async function ourWorker(ctx: Ctx, sender: (config: Config) => ChannelSender): P
   const deps = buildDeps(config, { role: 'bench-worker', logger: silent() });
   let sent = 0;
   let done = 0;
+  const claimToHandoffMs: number[] = [];
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => {
     finish = resolve;
@@ -352,6 +363,7 @@ async function ourWorker(ctx: Ctx, sender: (config: Config) => ChannelSender): P
       ...DEFAULT_WORKER_OPTIONS,
       concurrency: setup.concurrency,
       ratePerSecond: 100_000,
+      onHandoff: (_channel, ms) => claimToHandoffMs.push(ms),
     });
     const count = (result: unknown) => {
       if ((result as { result?: string } | undefined)?.result === 'sent') sent++;
@@ -362,13 +374,15 @@ async function ourWorker(ctx: Ctx, sender: (config: Config) => ChannelSender): P
     worker.on('failed', () => count(undefined));
     await finished;
     await stop();
-    return { operations: sent };
+    return { operations: sent, claimToHandoffMs };
   } finally {
     await closeDeps(deps);
   }
 }
 
 const NOOP_SENDER: ChannelSender = {
+  // a provider that answers at once hands off whatever the worker holds (WORKER_CONCURRENCY)
+  capacity: 1000,
   send: async (m) => ({ kind: 'accepted', providerId: `noop-${m.messageId}` }),
   close: async () => undefined,
 };
@@ -492,6 +506,9 @@ function hooks(channel: Channel, withFakes: boolean) {
   return {
     async setup(ctx: Parameters<Benchmark<Setup, Prepared>['setup']>[0]): Promise<Setup> {
       const fakes = withFakes ? await startFakesProcess() : null;
+      const delayMs = providerDelayMs();
+      if (fakes !== null && delayMs > 0)
+        await new FakesClient(fakes.control).addFault(channel, { fault: { type: 'delay', ms: delayMs } });
       const database = await createMigratedDatabase(ctx, channel);
       const base = {
         appUrl: database.appUrl,
@@ -519,9 +536,10 @@ function hooks(channel: Channel, withFakes: boolean) {
       try {
         await owner.query(`UPDATE messages SET status = 'queued', attempts = 0, claimed_at = NULL, lease_expires_at = NULL,
           provider_message_id = NULL, error_code = NULL, error_detail = NULL, sent_at = NULL, finished_at = NULL,
-          skip_reason = NULL, not_before = NULL`);
+          skip_reason = NULL, not_before = NULL, claim_batch = NULL`);
         await owner.query('DELETE FROM message_events');
-        await owner.query('VACUUM ANALYZE messages, message_events');
+        await owner.query('DELETE FROM send_handoffs');
+        await owner.query('VACUUM ANALYZE messages, message_events, send_handoffs');
       } finally {
         await owner.end();
       }

@@ -29,6 +29,14 @@ export interface Measurement {
    * (null off Linux): the servers' share, which `cpuSeconds` does not see.
    */
   readonly machineCpu: MachineCpu | null;
+  /** Channel workers only: claim committed → provider call started, per message. */
+  readonly claimToHandoffMs?: HandoffSummary;
+}
+
+export interface HandoffSummary {
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 export type ChildReply =

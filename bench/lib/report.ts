@@ -31,6 +31,8 @@ export interface VariantResult {
   readonly opsPerSec: number;
   readonly seconds: number;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number } | null;
+  /** Medians over the rounds, where the variant measured it (channel workers). */
+  readonly claimToHandoffMs?: { readonly p50: number; readonly p99: number; readonly max: number };
   /**
    * Median child CPU time per operation, in microseconds: what our side of the work costs. It barely
    * moves with the machine's load, unlike ops/s, but it says nothing about the server's share.
@@ -99,6 +101,18 @@ function serverUsPerOp(rounds: readonly RoundResult[]): VariantResult['serverUsP
   return { postgres: perOp((c) => c.postgres), redis: perOp((c) => c.redis), machine: perOp((c) => c.total) };
 }
 
+function handoffSummary(rounds: readonly RoundResult[]): Pick<VariantResult, 'claimToHandoffMs'> {
+  const measured = rounds.flatMap((r) => (r.claimToHandoffMs === undefined ? [] : [r.claimToHandoffMs]));
+  if (measured.length === 0) return {};
+  return {
+    claimToHandoffMs: {
+      p50: median(measured.map((h) => h.p50)),
+      p99: median(measured.map((h) => h.p99)),
+      max: median(measured.map((h) => h.max)),
+    },
+  };
+}
+
 function summariseVariant(name: string, role: Role, rounds: readonly RoundResult[]): VariantResult {
   const p50 = medianOrNull(rounds.map((r) => r.latencyMs?.p50));
   const p95 = medianOrNull(rounds.map((r) => r.latencyMs?.p95));
@@ -110,6 +124,7 @@ function summariseVariant(name: string, role: Role, rounds: readonly RoundResult
     opsPerSec: median(rounds.map((r) => r.opsPerSec)),
     seconds: median(rounds.map((r) => r.seconds)),
     latencyMs: p50 === null || p95 === null || p99 === null ? null : { p50, p95, p99 },
+    ...handoffSummary(rounds),
     cpuUsPerOp: roundTo(median(rounds.map((r) => (r.cpuSeconds * 1e6) / r.operations)), 2),
     serverUsPerOp: serverUsPerOp(rounds),
     rssPeakMb: Math.max(...rounds.map((r) => r.rssPeakMb)),

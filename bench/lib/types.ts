@@ -61,6 +61,11 @@ export interface VariantOutcome {
   /** Per-operation or per-batch latencies in milliseconds, when the variant records them. */
   readonly latenciesMs?: readonly number[];
   /**
+   * Channel workers: for each provider call, milliseconds from its message's claim (the consent
+   * re-check) committing to the call starting (issue 12: the re-check stays just before the hand-off).
+   */
+  readonly claimToHandoffMs?: readonly number[];
+  /**
    * When the work ran in a process the variant started (a compiled `consentcast` command, as
    * production runs it): that process's own figures, reported instead of this child's. `seconds` is
    * the work as that process timed it (without its start-up); CPU and RSS are its own, start-up

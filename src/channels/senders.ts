@@ -9,8 +9,10 @@ import { createSmsProvider } from './sms/sms-provider.js';
 /** The provider of one channel, built once from configuration, behind the worker's interface. */
 export function createChannelSender(channel: Channel, config: Config): ChannelSender {
   if (channel === 'email') {
-    const provider = createEmailProvider(config.email, config.controller);
+    const capacity = config.policy.handoff.email;
+    const provider = createEmailProvider(config.email, config.controller, { maxConnections: capacity });
     return {
+      capacity,
       send: (m: ToSend) => {
         if (m.channel !== 'email') throw new Error(`an ${m.channel} message reached the e-mail provider`);
         return provider.send({
@@ -26,8 +28,10 @@ export function createChannelSender(channel: Channel, config: Config): ChannelSe
     };
   }
   if (channel === 'sms') {
-    const provider = createSmsProvider(config.sms, config.http.publicBaseUrl);
+    const capacity = config.policy.handoff.sms;
+    const provider = createSmsProvider(config.sms, config.http.publicBaseUrl, { maxSockets: capacity });
     return {
+      capacity,
       send: (m: ToSend) => {
         if (m.channel !== 'sms') throw new Error(`an ${m.channel} message reached the SMS provider`);
         return provider.send({ to: m.to, body: m.body, statusCallbackUrl: m.statusCallbackUrl });
@@ -35,8 +39,10 @@ export function createChannelSender(channel: Channel, config: Config): ChannelSe
       close: () => provider.close(),
     };
   }
-  const provider = createPushProvider(config.push);
+  const capacity = config.policy.handoff.push;
+  const provider = createPushProvider(config.push, { maxInFlight: capacity });
   return {
+    capacity,
     send: (m: ToSend) => {
       if (m.channel !== 'push') throw new Error(`an ${m.channel} message reached the push provider`);
       return provider.send({ tokens: m.tokens, title: m.title, body: m.body, data: m.data });

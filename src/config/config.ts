@@ -66,8 +66,17 @@ export interface Config {
     readonly frequencyCap: FrequencyCap;
     readonly frequencyCapCeiling: FrequencyCap;
     readonly workerConcurrency: number;
-    /** How long a claimed message may stay `sending` before the reconciler calls it indeterminate. */
+    /**
+     * How long a claimed message's lease lasts. It renews while the worker lives and its send is in
+     * flight; past it the reconciler settles the message (indeterminate if its provider call had
+     * started, else back to queued).
+     */
     readonly sendLeaseSeconds: number;
+    /**
+     * Sends each channel's sender can start at once (its hand-off capacity): a worker claims a message
+     * only when one of these is free, so the re-check stays just before the hand-off (N13).
+     */
+    readonly handoff: { readonly email: number; readonly sms: number; readonly push: number };
   };
   readonly runner: {
     /** Recipients per keyset chunk of a campaign run. */
@@ -244,7 +253,12 @@ function readPolicy(r: EnvReader): Config['policy'] {
     frequencyCap: cap.ok ? cap.value : { max: 2, windowHours: 168 },
     frequencyCapCeiling: ceiling.ok ? ceiling.value : { max: 4, windowHours: 168 },
     workerConcurrency: r.integer('WORKER_CONCURRENCY', 100, { min: 1, max: 1000 }),
-    sendLeaseSeconds: r.integer('SEND_LEASE_SECONDS', 300, { min: 2, max: 86_400 }),
+    sendLeaseSeconds: r.integer('SEND_LEASE_SECONDS', 20, { min: 2, max: 86_400 }),
+    handoff: {
+      email: r.integer('SMTP_MAX_CONNECTIONS', 5, { min: 1, max: 200 }),
+      sms: r.integer('SMS_MAX_CONNECTIONS', 20, { min: 1, max: 500 }),
+      push: r.integer('PUSH_MAX_IN_FLIGHT', 100, { min: 1, max: 1000 }),
+    },
   };
 }
 

@@ -185,6 +185,7 @@ export interface EmergencyStopsTable {
   reason: string | null;
   resumed_at: Timestamp | null;
   resumed_by: string | null;
+  channel: 'email' | 'sms' | 'push' | null;
 }
 
 export interface ErasureTombstonesTable {
@@ -236,6 +237,7 @@ export interface MessagesTable {
   sent_at: Timestamp | null;
   finished_at: Timestamp | null;
   delivered_at: Timestamp | null;
+  claim_batch: number | null;
 }
 
 export interface NoticesTable {
@@ -308,6 +310,17 @@ export interface RunExclusionsTable {
   detail: Generated<Json>;
 }
 
+export interface SendHandoffsTable {
+  claim_batch: number;
+  kind: 'started' | 'released';
+  at: Generated<Timestamp>;
+}
+
+export interface SendStopScopesTable {
+  scope: 'all' | 'email' | 'sms' | 'push';
+  open_stop_id: number | null;
+}
+
 export interface SuppressionsTable {
   channel: 'email' | 'sms';
   address_hash: string;
@@ -343,6 +356,8 @@ export interface Database {
   offers: OffersTable;
   recipients: RecipientsTable;
   run_exclusions: RunExclusionsTable;
+  send_handoffs: SendHandoffsTable;
+  send_stop_scopes: SendStopScopesTable;
   suppressions: SuppressionsTable;
   time_zones: TimeZonesTable;
 }

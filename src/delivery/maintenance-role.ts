@@ -3,25 +3,37 @@ import { reviveStuckRuns } from '../campaigns/runs.repository.js';
 import { runRetention } from '../consent/retention.js';
 import type { Deps } from '../deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../queue/names.js';
-import { reconcile } from './reconciler.js';
+import { reenqueueLostJobs, settleExpiredLeases } from './reconciler.js';
 
+/** Expired leases are settled this often: a dead worker's messages are terminal or sent soon after. */
+const LEASES_EVERY_MS = 5_000;
 const EVERY_MS = 30_000;
 const RETENTION_EVERY_MS = 24 * 3600_000;
 
-/** The maintenance role: the reconciler every 30 s, stuck-run revival, and retention once a day. */
+/**
+ * The maintenance role: expired send leases every 5 s; lost jobs and stuck runs every 30 s; retention
+ * once a day. Every step is idempotent (a second maintenance process, or a tick run twice, changes
+ * nothing more).
+ */
 export async function startMaintenance(deps: Deps): Promise<() => Promise<void>> {
   const queues = sendQueuesOf(deps);
   const runs = deps.queues.get(CAMPAIGN_RUNS_QUEUE);
   let lastRetention = 0;
+  let lastSweep = 0;
   let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     try {
-      const result = await reconcile(deps.db, deps.redis, queues, {
+      const settled = await settleExpiredLeases(deps.db, queues);
+      if (settled.indeterminate > 0 || settled.released > 0)
+        deps.logger.warn(settled, 'settled messages whose worker stopped renewing their lease');
+      if (Date.now() - lastSweep < EVERY_MS - LEASES_EVERY_MS / 2) return;
+      lastSweep = Date.now();
+      const reenqueued = await reenqueueLostJobs(deps.db, deps.redis, queues, {
         queuePrefix: deps.config.redis.queuePrefix,
         graceSeconds: 60,
         batch: 1000,
       });
-      if (result.indeterminate > 0 || result.reenqueued > 0) deps.logger.warn(result, 'reconciled messages');
+      if (reenqueued > 0) deps.logger.warn({ reenqueued }, 'enqueued again messages whose job Redis lost');
       if (runs) await reviveStuckRuns(deps.db, runs);
       if (Date.now() - lastRetention > RETENTION_EVERY_MS) {
         lastRetention = Date.now();
@@ -35,7 +47,7 @@ export async function startMaintenance(deps: Deps): Promise<() => Promise<void>>
   running = tick();
   const timer = setInterval(() => {
     running = running.then(tick);
-  }, EVERY_MS);
+  }, LEASES_EVERY_MS);
   return async () => {
     clearInterval(timer);
     await running;

@@ -6,8 +6,16 @@ import type { Channel } from '../domain/vocabulary.js';
 import { sendJob, sendJobId } from '../queue/send-jobs.js';
 
 export interface ReconcileResult {
-  /** Messages left `sending` past their lease: the worker died between send and record. */
+  /**
+   * Messages left `sending` past their lease whose provider call had started (their claim batch was
+   * marked handed off): the provider may have them, so they are reported, never sent again.
+   */
   readonly indeterminate: number;
+  /**
+   * Messages left `sending` past their lease whose provider call had not started: back to `queued`
+   * and enqueued again, so they are sent.
+   */
+  readonly released: number;
   /**
    * `queued` messages their run had enqueued whose job Redis no longer had (Redis lost its data):
    * enqueued again.
@@ -15,10 +23,76 @@ export interface ReconcileResult {
   readonly reenqueued: number;
 }
 
+export interface SettleResult {
+  readonly indeterminate: number;
+  readonly released: number;
+}
+
 /**
- * The reconciler (maintenance role). Never re-sends: a message whose worker died after the
- * provider may have accepted it becomes `indeterminate` and is reported for an operator to resolve.
- * Only messages that were certainly never handed to a provider (`queued`) are enqueued again.
+ * Settles the messages whose worker stopped renewing their lease (it died or hung). For each claim
+ * batch among them the reconciler writes 'released' into `send_handoffs`; the primary key orders that
+ * with the worker's own 'started' mark (src/delivery/handoff.ts). Where the worker's mark came first
+ * the provider call had started: `indeterminate`. Otherwise the message returns to `queued` (its
+ * claim undone), its job is added again, and the worker, should it wake, finds its mark refused.
+ */
+export async function settleExpiredLeases(
+  db: Db,
+  queues: Readonly<Record<Channel, Queue>>,
+): Promise<SettleResult> {
+  const { rows } = await sql<{ id: number; channel: Channel; status: string; not_before: Date | null }>`
+    WITH expired AS (
+      SELECT m.id, m.claim_batch FROM messages m
+      WHERE m.status = 'sending' AND m.lease_expires_at < now()
+      ORDER BY m.id
+      FOR UPDATE SKIP LOCKED
+    ),
+    released AS (
+      INSERT INTO send_handoffs (claim_batch, kind)
+      SELECT DISTINCT e.claim_batch, 'released' FROM expired e WHERE e.claim_batch IS NOT NULL
+      ON CONFLICT (claim_batch) DO NOTHING
+      RETURNING claim_batch
+    ),
+    settled AS (
+      UPDATE messages m SET
+        status = CASE WHEN r.claim_batch IS NULL THEN 'indeterminate' ELSE 'queued' END,
+        lease_expires_at = NULL,
+        finished_at = CASE WHEN r.claim_batch IS NULL THEN now() END,
+        attempts = CASE WHEN r.claim_batch IS NULL THEN m.attempts ELSE greatest(m.attempts - 1, 0) END,
+        claimed_at = CASE WHEN r.claim_batch IS NULL THEN m.claimed_at END,
+        claim_batch = CASE WHEN r.claim_batch IS NULL THEN m.claim_batch END,
+        error_code = CASE WHEN r.claim_batch IS NULL THEN 'lease_expired' ELSE m.error_code END,
+        error_detail = CASE WHEN r.claim_batch IS NULL
+          THEN 'the worker stopped after the provider call had started and before recording it; the provider may have the message'
+          ELSE m.error_detail END
+      FROM expired e LEFT JOIN released r ON r.claim_batch = e.claim_batch
+      WHERE m.id = e.id
+      RETURNING m.id, m.channel, m.status, m.not_before
+    ),
+    events AS (
+      INSERT INTO message_events (message_id, type, provider_event_id)
+      SELECT s.id, 'indeterminate', 'reconciler' FROM settled s WHERE s.status = 'indeterminate'
+      ON CONFLICT DO NOTHING
+    )
+    SELECT id, channel, status, not_before FROM settled
+  `.execute(db);
+  const back = rows.filter((r) => r.status === 'queued');
+  const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
+  for (const m of back) {
+    const list = byChannel.get(m.channel) ?? [];
+    list.push(sendJob(m.channel, m.id, m.not_before));
+    byChannel.set(m.channel, list);
+  }
+  // A job of the same id still in Redis (the dead worker's, waiting to be found stalled) keeps its
+  // place: BullMQ adds a job id once. Whichever job runs finds the message `queued` and claims it.
+  for (const [channel, jobs] of byChannel) await queues[channel].addBulk(jobs);
+  return { indeterminate: rows.length - back.length, released: back.length };
+}
+
+/**
+ * The reconciler (maintenance role). Never re-sends what may have reached a provider: a message whose
+ * provider call had started when its worker died becomes `indeterminate` and is reported for an
+ * operator to resolve. Messages that certainly never left (`queued`, or claimed but not handed off)
+ * are enqueued again.
  */
 export async function reconcile(
   db: Db,
@@ -26,19 +100,17 @@ export async function reconcile(
   queues: Readonly<Record<Channel, Queue>>,
   options: { queuePrefix: string; graceSeconds: number; batch: number },
 ): Promise<ReconcileResult> {
-  const expired = await sql<{ id: number }>`
-    WITH gone AS (
-      UPDATE messages SET status = 'indeterminate', lease_expires_at = NULL, finished_at = now(),
-             error_code = 'lease_expired', error_detail = 'the worker stopped between claiming and recording; the provider may have the message'
-      WHERE status = 'sending' AND lease_expires_at < now()
-      RETURNING id
-    )
-    INSERT INTO message_events (message_id, type, provider_event_id)
-    SELECT id, 'indeterminate', 'reconciler' FROM gone
-    ON CONFLICT DO NOTHING
-    RETURNING message_id AS id
-  `.execute(db);
+  const settled = await settleExpiredLeases(db, queues);
+  return { ...settled, reenqueued: await reenqueueLostJobs(db, redis, queues, options) };
+}
 
+/** Enqueues again the `queued` messages (enqueued by their run) whose job Redis no longer has. */
+export async function reenqueueLostJobs(
+  db: Db,
+  redis: Redis,
+  queues: Readonly<Record<Channel, Queue>>,
+  options: { queuePrefix: string; graceSeconds: number; batch: number },
+): Promise<number> {
   let reenqueued = 0;
   let after = 0;
   for (;;) {
@@ -81,5 +153,5 @@ export async function reconcile(
     for (const [channel, jobs] of byChannel) await queues[channel].addBulk(jobs);
     reenqueued += missing.length;
   }
-  return { indeterminate: expired.rows.length, reenqueued };
+  return reenqueued;
 }

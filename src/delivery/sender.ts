@@ -11,6 +11,11 @@ export type SendResult = ProviderResult & { readonly deadTokens?: readonly strin
 
 /** One per channel, built once from configuration; a test fake is another implementation. */
 export interface ChannelSender {
+  /**
+   * How many sends this sender can start at once without queueing any of them inside itself (open
+   * SMTP connections, HTTP sockets). The worker claims a message only while one of these is free.
+   */
+  readonly capacity: number;
   send(message: ToSend): Promise<SendResult>;
   close(): Promise<void>;
 }

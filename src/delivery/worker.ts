@@ -9,6 +9,7 @@ import { parseSendJob } from '../queue/send-jobs.js';
 import { createBatcher } from './batcher.js';
 import { type ClaimOutcome, claimBatch } from './claim.js';
 import { createContentRenderer, type Prepared } from './content.js';
+import { HandoffSlots, markHandoff, renewLeases } from './handoff.js';
 import { invalidateDevice, type Outcome, recordOutcomes } from './record.js';
 import { SendPace } from './send-pace.js';
 import type { ChannelSender, SendResult } from './sender.js';
@@ -22,18 +23,23 @@ export interface ChannelWorkerOptions {
   readonly failureStreak: number;
   readonly coolDownMs: number;
   readonly onSent?: (channel: Channel, messageId: number) => void;
+  /** Each provider call's start, this many milliseconds after its claim committed (benchmarks). */
+  readonly onHandoff?: (channel: Channel, claimToHandoffMs: number) => void;
 }
 
 export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 'ratePerSecond'> = {
-  leaseSeconds: 300,
+  leaseSeconds: 20,
   failureStreak: 20,
   coolDownMs: 30_000,
 };
 
-/** A job's claim and, when it was claimed, its rendered message. */
+/** A job's claim and, when it was claimed, its rendered message, claim batch and commit time. */
 interface Claimed {
   readonly claim: ClaimOutcome;
   readonly prepared?: Prepared;
+  readonly batch?: number;
+  /** performance.now() when the claim statement answered (it commits as it answers). */
+  readonly claimedAt: number;
 }
 
 /** What one job did, returned as the job's result (ids and words only). */
@@ -94,74 +100,135 @@ export function startChannelWorker(
   // quick sends, a few milliseconds with SMTP, so slow channels do not pay a statement per message.
   const pace = new SendPace();
   const gatherMs = () => pace.gatherMs();
+  // Only as many jobs as the sender can hand off at once go on to claim (N13): the others wait here,
+  // unclaimed, so no claimed message waits inside an SMTP pool or an HTTP agent.
+  const slots = new HandoffSlots(Math.min(sender.capacity, options.concurrency));
   // Claim (which also reads what the channel sends with), then render what was claimed, in one
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
     async (ids) => {
       const results = await claimBatch(pool, channel, ids, settings);
+      const claimedAt = performance.now();
       const fields = results.flatMap((r) => (r.fields === undefined ? [] : [r.fields]));
       const prepared = fields.length === 0 ? [] : await render(channel, fields);
       const byId = new Map(fields.map((f, i) => [f.id, prepared[i]]));
-      return results.map(({ claim, fields: f }) => {
+      return results.map(({ claim, fields: f, batch }) => {
         const p = claim.kind === 'claimed' && f !== undefined ? byId.get(f.id) : undefined;
-        return p === undefined ? { claim } : { claim, prepared: p };
+        return {
+          claim,
+          claimedAt,
+          ...(p === undefined ? {} : { prepared: p }),
+          ...(batch === undefined ? {} : { batch }),
+        };
       });
     },
     { maxWaitMs: gatherMs, maxSize: 200 },
   );
+  // One hand-off mark per claim batch, written before any of its provider calls starts. The jobs of a
+  // batch resume together when the claim answers, so they all find the same pending mark.
+  const marks = new Map<number, Promise<boolean>>();
+  const handOff = (batch: number): Promise<boolean> => {
+    let mark = marks.get(batch);
+    if (mark === undefined) {
+      mark = markHandoff(pool, batch);
+      marks.set(batch, mark);
+      const forget = () => marks.delete(batch);
+      mark.then(forget, forget);
+    }
+    return mark;
+  };
+  // Messages claimed and not yet recorded: their leases renew while this process lives, so a lease
+  // can be short and a dead worker's messages are settled soon (the reconciler).
+  const inFlight = new Set<number>();
+  const renewal = setInterval(
+    () => {
+      renewLeases(pool, [...inFlight], options.leaseSeconds).catch((err: unknown) =>
+        log.warn({ err }, 'could not renew the leases of messages in flight; will try again'),
+      );
+    },
+    Math.max(500, (options.leaseSeconds * 1000) / 3),
+  );
+  renewal.unref();
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
     (items) => recordOutcomes(pool, items),
     { maxWaitMs: gatherMs, maxSize: 200 },
   );
   let streak = 0;
 
-  const connection = createRedis(config.redis.url, 'worker', logger);
-  const handle = async (job: Job, token?: string): Promise<JobResult> => {
-    const data = parseSendJob(job.data);
-    if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
-    const id = data.messageId;
-    const { claim, prepared: loaded } = await claims.submit(id);
-    if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
-    if (claim.kind === 'skipped') {
-      sendMetrics.skipped(channel, claim.reason);
-      return { messageId: id, result: 'skipped', reason: claim.reason };
-    }
-    if (claim.kind === 'deferred') {
-      await job.moveToDelayed(claim.until.getTime(), token);
-      throw new DelayedError();
-    }
-    const claimedAt = performance.now();
-    const prepared: Prepared = loaded ?? { ok: false, reason: 'no_contact' };
-    if (!prepared.ok) {
-      sendMetrics.outcome(channel, 'failed');
-      await records.submit({
-        id,
-        outcome: {
-          kind: 'failed',
-          code: prepared.reason,
-          detail: `cannot build the message: ${prepared.reason}`,
-        },
-      });
-      return { messageId: id, result: 'failed' };
-    }
-    let result: SendResult;
+  /** The provider call, timed from the claim (claim-to-hand-off) and by itself (the send pace). */
+  const send = async (
+    prepared: Extract<Prepared, { ok: true }>,
+    claimedAt: number,
+    id: number,
+  ): Promise<SendResult> => {
+    const sendStarted = performance.now();
+    const handoffMs = sendStarted - claimedAt;
+    sendMetrics.handoff(channel, handoffMs / 1000);
+    options.onHandoff?.(channel, handoffMs);
     try {
-      const sendStarted = performance.now();
-      result = await sender.send(prepared.message);
+      const result = await sender.send(prepared.message);
       pace.observe(performance.now() - sendStarted);
+      return result;
     } catch (err) {
       // Providers answer outcomes as values; a throw is a fault of ours, and bytes may have left.
       log.error({ err, messageId: id }, 'provider threw; the message is indeterminate');
-      result = {
+      return {
         kind: 'unknown',
         code: 'sender_error',
         detail: err instanceof Error ? err.message : String(err),
       };
     }
+  };
+
+  const connection = createRedis(config.redis.url, 'worker', logger);
+  const handle = async (job: Job, token?: string): Promise<JobResult> => {
+    const data = parseSendJob(job.data);
+    if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
+    const id = data.messageId;
+    const release = await slots.acquire();
+    let sent: { result: SendResult; claimedAt: number };
+    try {
+      const { claim, prepared: loaded, batch, claimedAt } = await claims.submit(id);
+      if (claim.kind === 'not_queued') return { messageId: id, result: 'not_queued' };
+      if (claim.kind === 'skipped') {
+        sendMetrics.skipped(channel, claim.reason);
+        return { messageId: id, result: 'skipped', reason: claim.reason };
+      }
+      if (claim.kind === 'deferred') {
+        await job.moveToDelayed(claim.until.getTime(), token);
+        throw new DelayedError();
+      }
+      inFlight.add(id);
+      const prepared: Prepared = loaded ?? { ok: false, reason: 'no_contact' };
+      if (!prepared.ok) {
+        sendMetrics.outcome(channel, 'failed');
+        await records.submit({
+          id,
+          outcome: {
+            kind: 'failed',
+            code: prepared.reason,
+            detail: `cannot build the message: ${prepared.reason}`,
+          },
+        });
+        inFlight.delete(id);
+        return { messageId: id, result: 'failed' };
+      }
+      // The mark commits before the provider call starts; if the reconciler released the batch first
+      // (this worker was too slow for its lease), the message is `queued` again and not ours to send.
+      if (batch === undefined || !(await handOff(batch))) {
+        inFlight.delete(id);
+        log.warn({ messageId: id }, 'claim released by the reconciler before its hand-off; not sending');
+        return { messageId: id, result: 'not_queued' };
+      }
+      sent = { result: await send(prepared, claimedAt, id), claimedAt };
+    } finally {
+      release();
+    }
+    const { result, claimedAt } = sent;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const outcome = toOutcome(result, lastAttempt);
     sendMetrics.attempt(channel, metricOutcome(outcome), (performance.now() - claimedAt) / 1000);
-    await records.submit({ id, outcome });
+    await records.submit({ id, outcome }).finally(() => inFlight.delete(id));
     // Push names dead tokens whatever the outcome: one device may accept while another's token died.
     for (const t of result.deadTokens ?? []) {
       const code = result.kind === 'accepted' ? '' : result.code;
@@ -217,6 +284,7 @@ export function startChannelWorker(
     worker,
     async stop(): Promise<void> {
       await worker.close();
+      clearInterval(renewal);
       await Promise.all([claims.flush(), records.flush()]);
       await sender.close();
       await closeRedis(connection);

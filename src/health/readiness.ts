@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { untyped } from '../db/database.js';
 import { pendingMigrations } from '../db/migrator.js';
 import type { Deps } from '../deps.js';
+import { openStops } from '../ops/stops.repository.js';
 
 export interface CheckResult {
   readonly ok: boolean;
@@ -14,6 +15,11 @@ export interface Readiness {
     readonly postgres: CheckResult;
     readonly redis: CheckResult;
     readonly migrations: CheckResult;
+    /**
+     * Open emergency stops: always ok (a stop is a decision, not a fault, and a stopped api must
+     * stay in service to resume it), the detail says what is stopped since when.
+     */
+    readonly sending: CheckResult;
   };
 }
 
@@ -73,5 +79,25 @@ export async function checkReadiness(
         (err: unknown) => ({ ok: false, detail: describe(err) }),
       )
     : { ok: false, detail: 'unknown (PostgreSQL unreachable)' };
-  return { ready: postgres.ok && redis.ok && migrations.ok, checks: { postgres, redis, migrations } };
+  const sending = postgres.ok
+    ? await withTimeout(openStops(deps.db), timeoutMs, 'PostgreSQL').then(
+        (stops) => ({
+          ok: true,
+          detail:
+            stops.length === 0
+              ? 'no emergency stop open'
+              : stops
+                  .map(
+                    (st) =>
+                      `STOPPED ${st.scope === 'all' ? 'on every channel' : `on ${st.scope}`} since ${st.stopped_at.toISOString()}`,
+                  )
+                  .join('; '),
+        }),
+        (err: unknown) => ({ ok: true, detail: `unknown (${describe(err)})` }),
+      )
+    : { ok: true, detail: 'unknown (PostgreSQL unreachable)' };
+  return {
+    ready: postgres.ok && redis.ok && migrations.ok,
+    checks: { postgres, redis, migrations, sending },
+  };
 }

@@ -33,6 +33,8 @@ export interface ApiMetrics {
 interface PgSnapshot {
   readonly messages: readonly { channel: string; status: string; reason: string | null; n: number }[];
   readonly withdrawals: readonly { source: string; n: number }[];
+  readonly stops: readonly { scope: string; open: boolean }[];
+  readonly expired: readonly { channel: string; n: number; oldest_seconds: number }[];
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -53,7 +55,20 @@ async function readPostgres(db: Db, timeoutMs: number): Promise<PgSnapshot> {
     const withdrawals = await sql<{ source: string; n: number }>`
       SELECT source, count(*)::int AS n FROM consent_events WHERE action = 'withdraw' GROUP BY source
     `.execute(trx);
-    return { messages: messages.rows, withdrawals: withdrawals.rows };
+    const stops = await sql<{ scope: string; open: boolean }>`
+      SELECT scope, open_stop_id IS NOT NULL AS open FROM send_stop_scopes
+    `.execute(trx);
+    const expired = await sql<{ channel: string; n: number; oldest_seconds: number }>`
+      SELECT channel, count(*)::int AS n,
+             extract(epoch FROM now() - min(lease_expires_at))::float8 AS oldest_seconds
+      FROM messages WHERE status = 'sending' AND lease_expires_at < now() GROUP BY channel
+    `.execute(trx);
+    return {
+      messages: messages.rows,
+      withdrawals: withdrawals.rows,
+      stops: stops.rows,
+      expired: expired.rows,
+    };
   });
 }
 
@@ -111,6 +126,21 @@ export function createApiMetrics(
     'Withdrawals in the consent ledger by source (PostgreSQL, on scrape; retention may lower it)',
     ['source'],
   );
+  const stopOpen = gauge(
+    'consentcast_emergency_stop_open',
+    '1 while an emergency stop of the scope (all, email, sms, push) is open: claims refuse (PostgreSQL, on scrape)',
+    ['scope'],
+  );
+  const expiredLeases = gauge(
+    'consentcast_messages_on_expired_lease',
+    'Messages still sending whose worker stopped renewing the lease, waiting for the reconciler (PostgreSQL, on scrape)',
+    ['channel'],
+  );
+  const expiredSince = gauge(
+    'consentcast_messages_on_expired_lease_oldest_seconds',
+    'Seconds since the oldest such lease ran out (PostgreSQL, on scrape)',
+    ['channel'],
+  );
   const up = gauge(
     'consentcast_metrics_source_up',
     '1 when the last scrape could read the source (redis, postgres), 0 when it failed or timed out',
@@ -161,20 +191,22 @@ export function createApiMetrics(
   const refreshPostgres = async (): Promise<void> => {
     try {
       const snapshot = await postgres();
-      messages.reset();
-      skipped.reset();
-      withdrawals.reset();
+      for (const g of [messages, skipped, withdrawals, stopOpen, expiredLeases, expiredSince]) g.reset();
       for (const m of snapshot.messages) {
         messages.inc({ channel: m.channel, status: m.status }, m.n);
         if (m.status === 'skipped') skipped.inc({ channel: m.channel, reason: m.reason ?? 'unknown' }, m.n);
       }
       for (const w of snapshot.withdrawals) withdrawals.set({ source: w.source }, w.n);
+      for (const st of snapshot.stops) stopOpen.set({ scope: st.scope }, st.open ? 1 : 0);
+      for (const channel of ['email', 'sms', 'push']) {
+        const e = snapshot.expired.find((x) => x.channel === channel);
+        expiredLeases.set({ channel }, e?.n ?? 0);
+        expiredSince.set({ channel }, e?.oldest_seconds ?? 0);
+      }
       up.set({ source: 'postgres' }, 1);
     } catch (err) {
       deps.logger.warn({ err }, 'metrics: message and withdrawal figures unavailable');
-      messages.reset();
-      skipped.reset();
-      withdrawals.reset();
+      for (const g of [messages, skipped, withdrawals, stopOpen, expiredLeases, expiredSince]) g.reset();
       up.set({ source: 'postgres' }, 0);
     }
   };

@@ -34,6 +34,14 @@ const latency = new Histogram({
   registers: [processRegistry],
 });
 
+const handoff = new Histogram({
+  name: 'consentcast_claim_to_handoff_seconds',
+  help: 'From the claim (consent re-check) committing to the provider call starting, by channel (N13: just before the send)',
+  labelNames: ['channel'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  registers: [processRegistry],
+});
+
 /** The counters the channel worker touches; each call is a map lookup and an addition. */
 export const sendMetrics = {
   /** One attempt that reached a provider answer (or failed before it), with its duration since the claim. */
@@ -47,6 +55,10 @@ export const sendMetrics = {
   },
   skipped(channel: Channel, reason: string): void {
     skips.inc({ channel, reason });
+  },
+  /** A provider call started this long after its message's claim committed. */
+  handoff(channel: Channel, seconds: number): void {
+    handoff.observe({ channel }, seconds);
   },
 };
 

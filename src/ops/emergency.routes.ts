@@ -1,25 +1,40 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
-import { ERROR_RESPONSES, Nullable, Timestamp } from '../http/schemas.js';
+import { Channel, ERROR_RESPONSES, Nullable, Timestamp } from '../http/schemas.js';
 import { emergencyResume, emergencyState, emergencyStop } from './emergency-stop.js';
 
+const PerChannel = Type.Object({ email: Type.Boolean(), sms: Type.Boolean(), push: Type.Boolean() });
+const Scope = Type.Union([Type.Literal('all'), Channel]);
 const StateView = Type.Object({
   stopped: Type.Boolean(),
   stopped_at: Nullable(Timestamp),
   stopped_by: Nullable(Type.String()),
   reason: Nullable(Type.String()),
-  queues_paused: Type.Object({ email: Type.Boolean(), sms: Type.Boolean(), push: Type.Boolean() }),
+  stops: Type.Array(
+    Type.Object({
+      scope: Scope,
+      stopped_at: Timestamp,
+      stopped_by: Type.String(),
+      reason: Nullable(Type.String()),
+    }),
+  ),
+  channels_stopped: PerChannel,
+  queues_paused: PerChannel,
 });
 const ChangeView = Type.Composite([StateView, Type.Object({ changed: Type.Boolean() })]);
 const ReasonBody = Nullable(
   Type.Object(
-    { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })) },
+    {
+      reason: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+      /** Which sending to stop or resume: every channel (default) or one. */
+      channel: Type.Optional(Channel),
+    },
     { additionalProperties: false },
   ),
 );
 
-/** Emergency stop of all sending (ops scope): stop, resume, and read the state back. */
+/** Emergency stop of all sending or of one channel (ops scope): stop, resume, and read the state back. */
 export function registerEmergencyRoutes(app: TypedApp, ctx: HttpContext): void {
   const { deps } = ctx;
   app.get(
@@ -39,27 +54,33 @@ export function registerEmergencyRoutes(app: TypedApp, ctx: HttpContext): void {
     {
       config: { scope: 'ops' },
       schema: {
-        summary: 'Stop all sending on every channel at once (pauses the send queues globally); audited',
+        summary:
+          'Stop all sending, or one channel (body `channel`), at once: every claim after the stop commits refuses, in every process; audited',
         tags: ['ops'],
         body: ReasonBody,
         response: { 200: ChangeView, ...ERROR_RESPONSES },
       },
     },
-    async (request) =>
-      emergencyStop(deps, actorOf(request), (request.body as Static<typeof ReasonBody>)?.reason),
+    async (request) => {
+      const body = request.body as Static<typeof ReasonBody>;
+      return emergencyStop(deps, actorOf(request), body?.reason, body?.channel ?? 'all');
+    },
   );
   app.post(
     '/ops/emergency-resume',
     {
       config: { scope: 'ops' },
       schema: {
-        summary: 'Resume all sending after an emergency stop; audited',
+        summary:
+          'Resume sending after an emergency stop of every channel, or of one (body `channel`); audited',
         tags: ['ops'],
         body: ReasonBody,
         response: { 200: ChangeView, ...ERROR_RESPONSES },
       },
     },
-    async (request) =>
-      emergencyResume(deps, actorOf(request), (request.body as Static<typeof ReasonBody>)?.reason),
+    async (request) => {
+      const body = request.body as Static<typeof ReasonBody>;
+      return emergencyResume(deps, actorOf(request), body?.reason, body?.channel ?? 'all');
+    },
   );
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/database.js';
 import type { MessagesTable, RunExclusionsTable } from '../db/schema.js';
 import { CHANNELS } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
+import { type OpenStop, openStops } from '../ops/stops.repository.js';
 
 /**
  * Campaign reports (N8): what a run, or every run of a campaign, did — per channel and per offer.
@@ -101,6 +102,22 @@ export interface Report {
   /** From the runs' funnels: people scanned, and of them in the audience rule (before exclusions). */
   readonly audience: { readonly considered: number; readonly in_audience: number };
   readonly rows: ReportRow[];
+  /** What holds the messages back now: open emergency stops, and messages on an expired lease. */
+  readonly holds: DeliveryHolds;
+}
+
+export interface DeliveryHolds {
+  readonly stops: OpenStop[];
+  readonly expired_leases: { readonly messages: number; readonly since: Date | null };
+}
+
+async function deliveryHolds(db: Db, scope: Scope): Promise<DeliveryHolds> {
+  const stops = await openStops(db);
+  const expired = await sql<{ messages: number; since: Date | null }>`
+    SELECT count(*)::int AS messages, min(m.lease_expires_at) AS since FROM messages m
+    WHERE ${messagesOf(scope)} AND m.status = 'sending' AND m.lease_expires_at < now()
+  `.execute(db);
+  return { stops, expired_leases: expired.rows[0] ?? { messages: 0, since: null } };
 }
 
 type Scope =
@@ -310,6 +327,7 @@ async function buildReport(db: Db, scope: Scope): Promise<Report> {
     generated_at: new Date(),
     audience,
     rows,
+    holds: await deliveryHolds(db, scope),
   };
 }
 

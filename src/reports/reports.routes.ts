@@ -62,6 +62,30 @@ const ReportView = Type.Object(
       }),
     }),
     rows: Type.Array(ReportRowView),
+    holds: Type.Object(
+      {
+        stops: Type.Array(
+          Type.Object({
+            scope: Type.String({ description: "'all' or a channel" }),
+            stopped_at: Timestamp,
+            stopped_by: Type.String(),
+            reason: Nullable(Type.String()),
+          }),
+          { description: 'open emergency stops: no claim of their channels succeeds while open' },
+        ),
+        expired_leases: Type.Object(
+          {
+            messages: Type.Integer(),
+            since: Nullable(Timestamp),
+          },
+          {
+            description:
+              'messages still `sending` whose worker stopped renewing its lease, and when the oldest lease ran out: the reconciler settles them (indeterminate if the provider call had started, else sent again)',
+          },
+        ),
+      },
+      { description: 'what holds the messages of this scope back now' },
+    ),
   },
   { description: 'N8: aggregates only — no row identifies a person. See docs/reports.md.' },
 );

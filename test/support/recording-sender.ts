@@ -8,7 +8,10 @@ import type { ChannelSender, SendResult } from '../../src/delivery/sender.js';
  */
 export class RecordingSender implements ChannelSender {
   readonly delivered: { messageId: number; message: ToSend }[] = [];
-  constructor(private readonly delayMs = 0) {}
+  constructor(
+    private readonly delayMs = 0,
+    readonly capacity = 100,
+  ) {}
 
   async send(message: ToSend): Promise<SendResult> {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));

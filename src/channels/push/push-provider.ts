@@ -31,6 +31,11 @@ export interface PushProviderOptions {
   readonly timeoutMs?: number;
   /** The bearer token sent to FCM_API_BASE_URL (the sandbox's static credential). */
   readonly sandboxAccessToken?: string;
+  /**
+   * Push messages the worker has in flight at most (its hand-off capacity): the agent keeps a socket
+   * for each of their device requests, so none waits for one inside the agent.
+   */
+  readonly maxInFlight?: number;
 }
 
 export const DEFAULT_FCM_TIMEOUT_MS = 10_000;
@@ -55,7 +60,11 @@ function staticToken(token: string): Credential {
 export function createPushProvider(config: Config['push'], options: PushProviderOptions = {}): PushProvider {
   const timeoutMs = options.timeoutMs ?? DEFAULT_FCM_TIMEOUT_MS;
   const target = config.apiBaseUrl === undefined ? undefined : new URL(config.apiBaseUrl);
-  const agent = new FcmAgent(target, { keepAlive: true, maxSockets: 128 });
+  const agent = new FcmAgent(target, {
+    keepAlive: true,
+    // the claim reads at most five live devices of a person (migration 0017)
+    maxSockets: Math.max(128, (options.maxInFlight ?? 0) * 5),
+  });
   let credential: Credential;
   if (target !== undefined) credential = staticToken(options.sandboxAccessToken ?? SANDBOX_ACCESS_TOKEN);
   else if (config.credentialsFile !== undefined) credential = cert(config.credentialsFile);

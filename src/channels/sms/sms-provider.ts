@@ -25,6 +25,12 @@ export interface SmsProvider {
 export interface SmsProviderOptions {
   /** Whole-request timeout (connect to last byte of the answer). */
   readonly timeoutMs?: number;
+  /**
+   * Concurrent requests the SDK's https agent opens (the worker's hand-off capacity, so that no
+   * request waits for a socket inside the SDK). Node's default agent, used for an http base URL,
+   * has no limit.
+   */
+  readonly maxSockets?: number;
 }
 
 export const DEFAULT_TWILIO_TIMEOUT_MS = 15_000;
@@ -90,6 +96,7 @@ export function createSmsProvider(
     timeout: options.timeoutMs ?? DEFAULT_TWILIO_TIMEOUT_MS,
     keepAlive: true,
     autoRetry: false,
+    ...(options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {}),
   });
   const client = twilio(config.accountSid, config.authToken, {
     httpClient,

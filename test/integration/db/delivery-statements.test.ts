@@ -75,7 +75,7 @@ describe('delivery statements after migration 0016', () => {
     // (status, id) matches 0015's predicate better than the primary key does, and stale statistics
     // make it look cheap in production. Written by 0016, only the primary key can serve it.
     const { rows: fn } = await owner.query<{ def: string }>(
-      `SELECT pg_get_functiondef('consentcast_claim(bigint[], text, integer, integer, integer, integer, integer, integer, integer, integer)'::regprocedure) AS def`,
+      `SELECT pg_get_functiondef('consentcast_claim_0017(bigint[], text, integer, integer, integer, integer, integer, integer, integer, integer)'::regprocedure) AS def`,
     );
     const step = /SELECT m\.id FROM messages m\s+(WHERE[^\n]*)\s+ORDER BY m\.id FOR UPDATE/.exec(
       fn[0]?.def ?? '',

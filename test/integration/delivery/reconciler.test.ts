@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
-import { claimMessages } from '../../../src/delivery/claim.js';
+import { claimBatch } from '../../../src/delivery/claim.js';
+import { markHandoff } from '../../../src/delivery/handoff.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
@@ -47,33 +48,63 @@ describe('the reconciler', () => {
     return { runId, messages };
   }
 
-  it('marks a message left sending past its lease indeterminate and never enqueues it again', async () => {
-    const [message] = (await emailRun('lease')).messages;
-    if (!message) throw new Error('the run made no messages');
-    const settings = {
-      leaseSeconds: 60,
-      pausedRetrySeconds: 30,
-      policy: { ...api.config.policy, quietHours: { startMinute: 0, endMinute: 0 } },
-    };
-    expect(await claimMessages(api.deps.pool, 'email', [message.id], settings)).toEqual([
-      { kind: 'claimed', attempt: 1 },
-    ]);
-    // the worker died after the provider may have accepted it: its lease runs out
-    await sql`UPDATE messages SET lease_expires_at = now() - interval '1 second' WHERE id = ${message.id}`.execute(
+  const settings = () => ({
+    leaseSeconds: 60,
+    pausedRetrySeconds: 30,
+    policy: { ...api.config.policy, quietHours: { startMinute: 0, endMinute: 0 } },
+  });
+  const expireLease = (id: number) =>
+    sql`UPDATE messages SET lease_expires_at = now() - interval '1 second' WHERE id = ${id}`.execute(
       api.deps.db,
     );
+  const rowOf = (id: number) =>
+    api.deps.db
+      .selectFrom('messages')
+      .select(['status', 'error_code', 'attempts', 'claim_batch'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+
+  it('marks a message indeterminate when its provider call had started and its lease ran out, and never enqueues it again', async () => {
+    const [message] = (await emailRun('lease')).messages;
+    if (!message) throw new Error('the run made no messages');
+    const [claimed] = await claimBatch(api.deps.pool, 'email', [message.id], settings());
+    expect(claimed?.claim).toEqual({ kind: 'claimed', attempt: 1 });
+    if (claimed?.batch === undefined) throw new Error('no claim batch');
+    // the worker marked the hand-off, started the provider call and died: its lease runs out
+    expect(await markHandoff(api.deps.pool, claimed.batch)).toBe(true);
+    await expireLease(message.id);
     await sendQueuesOf(api.deps).email.remove(`m${message.id}`);
 
     const result = await reconcileNow();
-    expect(result.indeterminate).toBe(1);
-    const row = await api.deps.db
-      .selectFrom('messages')
-      .select(['status', 'error_code'])
-      .where('id', '=', message.id)
-      .executeTakeFirstOrThrow();
-    expect(row).toEqual({ status: 'indeterminate', error_code: 'lease_expired' });
+    expect(result).toMatchObject({ indeterminate: 1, released: 0 });
+    expect(await rowOf(message.id)).toMatchObject({ status: 'indeterminate', error_code: 'lease_expired' });
     expect(await sendQueuesOf(api.deps).email.getJob(`m${message.id}`)).toBeUndefined();
     expect((await reconcileNow()).indeterminate).toBe(0);
+  });
+
+  it('puts a claimed message whose provider call never started back to queued, enqueues it, and refuses the late hand-off', async () => {
+    const [message] = (await emailRun('never started')).messages;
+    if (!message) throw new Error('the run made no messages');
+    const [claimed] = await claimBatch(api.deps.pool, 'email', [message.id], settings());
+    if (claimed?.batch === undefined) throw new Error('no claim batch');
+    // the worker died (or hung past its lease) between the claim and the hand-off
+    await expireLease(message.id);
+    await sendQueuesOf(api.deps).email.remove(`m${message.id}`);
+
+    expect(await reconcileNow()).toMatchObject({ indeterminate: 0, released: 1 });
+    expect(await rowOf(message.id)).toEqual({
+      status: 'queued',
+      error_code: null,
+      attempts: 0,
+      claim_batch: null,
+    });
+    expect(await sendQueuesOf(api.deps).email.getJob(`m${message.id}`)).toBeDefined();
+    // the old worker wakes up: its mark conflicts with the release, so it sends nothing
+    expect(await markHandoff(api.deps.pool, claimed.batch)).toBe(false);
+    // and the message is claimed again, in a new batch, by whoever takes its job
+    const [again] = await claimBatch(api.deps.pool, 'email', [message.id], settings());
+    expect(again?.claim).toEqual({ kind: 'claimed', attempt: 1 });
+    expect(again?.batch).not.toBe(claimed.batch);
   });
 
   it('enqueues again exactly the queued messages whose jobs Redis lost', async () => {

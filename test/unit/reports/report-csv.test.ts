@@ -26,6 +26,7 @@ const report: Report = {
   ],
   generated_at: new Date(),
   audience: { considered: 100, in_audience: 90 },
+  holds: { stops: [], expired_leases: { messages: 0, since: null } },
   rows: [
     {
       breakdown: 'offer',
