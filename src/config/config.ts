@@ -116,6 +116,9 @@ function readSigning(r: EnvReader): Config['signing'] {
         );
       } else if (kid === id) {
         r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} reuses the current key id "${id}"`);
+      } else if (previous.some((k) => k.id === kid)) {
+        // only the first of two keys with one id would ever be tried: links signed with the other would fail
+        r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} repeats the key id "${kid}"`);
       } else {
         previous.push({ id: kid, secret: value });
       }

@@ -53,7 +53,8 @@ export interface RecordedChange {
   readonly applied: boolean;
 }
 
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** How far ahead of now a change may be stamped (clock skew of the caller); later is refused. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
 /** Appends the changes and updates the current state. Call inside a transaction. */
 export async function recordConsentChanges(

@@ -39,6 +39,7 @@ const TEXT = {
     stale: 'Saite ir veca. Lūdzu, apstipriniet atteikšanos, nospiežot pogu.',
     doneThis: 'Jūs esat atteicies no šāda veida ziņām šajā kanālā.',
     doneAll: 'Jūs esat atteicies no visām paziņojumu un piedāvājumu ziņām.',
+    notDone: 'Jūsu atteikšanos šobrīd neizdevās reģistrēt. Lūdzu, mēģiniet vēlreiz pēc dažām minūtēm.',
     bad: 'Saite nav derīga. Nekas netika mainīts.',
     gone: 'Šī saite vairs nav saistīta ar nevienu ziņu. Nekas netika mainīts.',
     controller: 'Pārzinis',
@@ -55,6 +56,7 @@ const TEXT = {
     stale: 'This link is old. Please confirm by pressing a button.',
     doneThis: 'You have unsubscribed from this kind of message on this channel.',
     doneAll: 'You have unsubscribed from all notifications and offers.',
+    notDone: 'Your unsubscribe could not be registered just now. Please try again in a few minutes.',
     bad: 'This link is not valid. Nothing was changed.',
     gone: 'This link no longer refers to a message. Nothing was changed.',
     controller: 'Controller',
@@ -104,6 +106,11 @@ export function confirmPage(input: {
 export function donePage(lang: PageLang, controller: ControllerIdentity, scope: 'this' | 'all'): string {
   const t = TEXT[lang];
   return layout(lang, controller, `<p>${scope === 'all' ? t.doneAll : t.doneThis}</p>`);
+}
+
+/** The withdrawal was recorded, but the consent state read back still shows a grant in force. */
+export function notDonePage(lang: PageLang, controller: ControllerIdentity): string {
+  return layout(lang, controller, `<p>${TEXT[lang].notDone}</p>`);
 }
 
 export function invalidLinkPage(lang: PageLang, controller: ControllerIdentity): string {

@@ -2,14 +2,31 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit.js';
 import type { Actor } from '../auth/actor.js';
-import { endAllGrants } from '../consent/ledger.js';
+import { currentConsents, endAllGrants, FUTURE_TOLERANCE_MS } from '../consent/ledger.js';
 import type { HttpContext, TypedApp } from '../http/app.js';
 import { verifyLink } from '../links/tokens.js';
 import { findMessage, type InboundMessage, recordMessageEvent } from './events.js';
-import { confirmPage, donePage, goneLinkPage, invalidLinkPage, type PageLang, pageLang } from './pages.js';
+import {
+  confirmPage,
+  donePage,
+  goneLinkPage,
+  invalidLinkPage,
+  notDonePage,
+  type PageLang,
+  pageLang,
+} from './pages.js';
 
-/** A token older than this still works, but only after the person confirms on the page (N12). */
+/**
+ * A token older than this, or signed with a retired key, gets a note on the GET page that the link is
+ * old. It works all the same: a POST with it withdraws, whatever its age (N12: at any time).
+ */
 export const FRESH_LINK_SECONDS = 90 * 24 * 3600;
+
+/**
+ * A grant may be stamped up to FUTURE_TOLERANCE_MS ahead of now, and then outranks a withdrawal made
+ * now (ledger ordering, N13); a withdrawal after that much time ends it.
+ */
+const RETRY_AFTER_SECONDS = Math.ceil(FUTURE_TOLERANCE_MS / 1000);
 
 /** The person behind an unsubscribe link: no personal data, only the channel the link came from. */
 export const UNSUBSCRIBE_ACTOR: Actor = Object.freeze({ type: 'data_subject', id: 'unsubscribe_link' });
@@ -28,6 +45,11 @@ const UnsubscribeForm = Type.Object(
   { additionalProperties: Type.String() },
 );
 
+/**
+ * `invalid` (a bad signature, an unknown key id, a malformed token or another kind of link) is answered
+ * 400 on GET and POST alike and changes nothing; `gone` (the message or person erased) 404. `stale`
+ * only changes the wording of the GET page.
+ */
 type Resolved =
   | { kind: 'invalid' }
   | { kind: 'gone' }
@@ -53,11 +75,36 @@ function html(reply: FastifyReply, status: number, body: string): FastifyReply {
     .send(body);
 }
 
+/** What a link withdrawal did, and what the database says afterwards. */
+export interface LinkWithdrawal {
+  /** Ledger events written now: 0 when nothing asked for was still granted (a repeat). */
+  readonly recorded: number;
+  /** Grants the request asked to end that the committed consent state still shows in force. */
+  readonly stillGranted: number;
+}
+
 /**
  * Withdraws the purpose x channel of the message (or every live grant) with source
- * `unsubscribe_link`. Only live grants are ended, so repeating it records nothing new.
+ * `unsubscribe_link`. Only live grants are ended, so repeating it records nothing new. Then reads
+ * the committed consent state back, so that the answer says what is true, not what was meant.
  */
 export async function withdrawByLink(
+  ctx: HttpContext,
+  request: FastifyRequest,
+  message: InboundMessage,
+  scope: 'this' | 'all',
+): Promise<LinkWithdrawal> {
+  const recorded = await recordLinkWithdrawal(ctx, request, message, scope);
+  const consents = await currentConsents(ctx.deps.db, message.recipient_id);
+  const stillGranted = consents.filter(
+    (c) =>
+      c.status === 'granted' &&
+      (scope === 'all' || (c.purpose === message.purpose && c.channel === message.channel)),
+  ).length;
+  return { recorded, stillGranted };
+}
+
+async function recordLinkWithdrawal(
   ctx: HttpContext,
   request: FastifyRequest,
   message: InboundMessage,
@@ -166,30 +213,24 @@ export function registerUnsubscribeRoutes(app: TypedApp, ctx: HttpContext): void
       const found = await resolve(ctx, request.params.token);
       if (found.kind === 'invalid') return html(reply, 400, invalidLinkPage(override ?? 'lv', controller));
       if (found.kind === 'gone') return html(reply, 404, goneLinkPage(override ?? 'lv', controller));
-      const { message, stale } = found;
+      const { message } = found;
       const lang = pageLang(override, message.locale);
-      const oneClick = body['List-Unsubscribe'] === 'One-Click' && body.scope === undefined;
-      if (oneClick) {
-        if (stale) {
-          // An old or retired-key link is not acted on blindly: the person confirms on the page.
-          return html(
-            reply,
-            200,
-            confirmPage({
-              lang,
-              controller,
-              action: `/u/${encodeURIComponent(request.params.token)}`,
-              purpose: message.purpose,
-              channel: message.channel,
-              stale,
-            }),
-          );
-        }
-        await withdrawByLink(ctx, request, message, 'this');
-        return reply.code(200).header('cache-control', 'no-store').send();
-      }
+      // The page's buttons and RFC 8058 one-click alike: a token that verifies under the current or a
+      // retired key withdraws whatever its age (N12). Only the GET page asks the person to confirm: a
+      // mail provider takes any 200 to a one-click POST as done.
       const scope = body.scope ?? 'this';
-      await withdrawByLink(ctx, request, message, scope);
+      const outcome = await withdrawByLink(ctx, request, message, scope);
+      if (outcome.stillGranted > 0) {
+        request.log.warn(
+          { scope, recorded: outcome.recorded, stillGranted: outcome.stillGranted },
+          'unsubscribe recorded but a grant is still in force',
+        );
+        return html(
+          reply.header('retry-after', String(RETRY_AFTER_SECONDS)),
+          503,
+          notDonePage(lang, controller),
+        );
+      }
       return html(reply, 200, donePage(lang, controller, scope));
     },
   );

@@ -3,9 +3,9 @@ import type { Config } from '../config/config.js';
 
 /**
  * Signed link tokens for unsubscribe pages, click and open tracking: `<key id>.<payload>.<signature>`
- * (base64url). The key id lets the secret rotate: old keys still verify. A token that verifies but
- * is old still leads to the unsubscribe page (N12: withdrawal is possible at any time); a tampered
- * one is rejected and changes nothing.
+ * (base64url). The key id lets the secret rotate: retired keys (SIGNING_SECRETS_PREVIOUS) still verify,
+ * and tokens never expire: an unsubscribe link withdraws whatever its age or key (N12: at any time).
+ * A tampered one is rejected and changes nothing. Rotation: docs/operations.md.
  */
 export type LinkKind = 'unsubscribe' | 'click' | 'open';
 

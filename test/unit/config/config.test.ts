@@ -60,6 +60,29 @@ describe('configuration', () => {
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
+  it('keeps every retired signing key so that old links still verify, and refuses a key id given twice', () => {
+    const a = 'retired-signing-secret-a-0123456789abcdef';
+    const b = 'retired-signing-secret-b-0123456789abcdef';
+    const result = loadConfig({
+      ...exampleEnv(),
+      SIGNING_KEY_ID: 'k3',
+      SIGNING_SECRETS_PREVIOUS: `k2=${a}, k1=${b}`,
+    });
+    expect(result.ok && result.config.signing.previous).toEqual([
+      { id: 'k2', secret: a },
+      { id: 'k1', secret: b },
+    ]);
+    const problems = problemsOf({
+      ...exampleEnv(),
+      SIGNING_KEY_ID: 'k3',
+      SIGNING_SECRETS_PREVIOUS: `k2=${a},k2=${b}`,
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^SIGNING_SECRETS_PREVIOUS: entry 2 repeats the key id "k2"/),
+    ]);
+    expect(problems.join('\n')).not.toContain(b);
+  });
+
   it('requires a sender or messaging service, credentials or a sandbox for FCM, and complete DKIM', () => {
     const problems = problemsOf({
       ...exampleEnv(),
