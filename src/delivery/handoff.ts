@@ -42,6 +42,18 @@ export async function renewLeases(
 }
 
 /**
+ * Deletes hand-off marks older than a day whose batch has no message left `sending`: a mark is only
+ * needed while the reconciler may still have to settle its messages.
+ */
+export async function pruneHandoffs(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM send_handoffs h WHERE h.at < now() - interval '1 day'
+       AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.claim_batch = h.claim_batch AND m.status = 'sending')`,
+  );
+  return rowCount ?? 0;
+}
+
+/**
  * A counting semaphore for the sender's hand-off capacity. Written here because it is a dozen lines
  * with no policy in it; each waiter is served in arrival order.
  */

@@ -3,6 +3,7 @@ import { reviveStuckRuns } from '../campaigns/runs.repository.js';
 import { runRetention } from '../consent/retention.js';
 import type { Deps } from '../deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../queue/names.js';
+import { pruneHandoffs } from './handoff.js';
 import { reenqueueLostJobs, settleExpiredLeases } from './reconciler.js';
 
 /** Expired leases are settled this often: a dead worker's messages are terminal or sent soon after. */
@@ -35,6 +36,7 @@ export async function startMaintenance(deps: Deps): Promise<() => Promise<void>>
       });
       if (reenqueued > 0) deps.logger.warn({ reenqueued }, 'enqueued again messages whose job Redis lost');
       if (runs) await reviveStuckRuns(deps.db, runs);
+      await pruneHandoffs(deps.pool);
       if (Date.now() - lastRetention > RETENTION_EVERY_MS) {
         lastRetention = Date.now();
         const r = await runRetention(deps.db, { type: 'system', id: 'maintenance' });

@@ -111,7 +111,7 @@ export interface DeliveryHolds {
   readonly expired_leases: { readonly messages: number; readonly since: Date | null };
 }
 
-async function deliveryHolds(db: Db, scope: Scope): Promise<DeliveryHolds> {
+export async function deliveryHolds(db: Db, scope: Scope): Promise<DeliveryHolds> {
   const stops = await openStops(db);
   const expired = await sql<{ messages: number; since: Date | null }>`
     SELECT count(*)::int AS messages, min(m.lease_expires_at) AS since FROM messages m
@@ -120,7 +120,7 @@ async function deliveryHolds(db: Db, scope: Scope): Promise<DeliveryHolds> {
   return { stops, expired_leases: expired.rows[0] ?? { messages: 0, since: null } };
 }
 
-type Scope =
+export type Scope =
   | { readonly kind: 'run'; readonly runId: number }
   | { readonly kind: 'campaign'; readonly campaignId: number };
 

@@ -21,6 +21,7 @@ import { parseSchedule } from '../../campaigns/schedule.js';
 import type { Deps } from '../../deps.js';
 import { NotFoundError } from '../../errors/not-found-error.js';
 import { ValidationError } from '../../errors/validation-error.js';
+import { deliveryHolds } from '../../reports/report.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
@@ -147,8 +148,10 @@ export const campaign: Command = {
             .where('campaign_id', '=', row.id)
             .groupBy('status')
             .execute();
+          const holds = await deliveryHolds(deps.db, { kind: 'campaign', campaignId: row.id });
           await printCampaign(deps, out, row, {
             messages: Object.fromEntries(messages.map((m) => [m.status, Number(m.n)])),
+            holds,
             runs: runs.map((r) => ({
               id: r.id,
               trigger: r.trigger,
