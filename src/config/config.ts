@@ -259,7 +259,7 @@ function readPolicy(r: EnvReader): Config['policy'] {
     sendLeaseSeconds: r.integer('SEND_LEASE_SECONDS', 20, { min: 2, max: 86_400 }),
     handoff: {
       email: r.integer('SMTP_MAX_CONNECTIONS', 5, { min: 1, max: 200 }),
-      sms: r.integer('SMS_MAX_CONNECTIONS', 20, { min: 1, max: 500 }),
+      sms: r.integer('SMS_MAX_CONNECTIONS', 100, { min: 1, max: 1000 }),
       push: r.integer('PUSH_MAX_IN_FLIGHT', 100, { min: 1, max: 1000 }),
     },
   };
