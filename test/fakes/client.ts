@@ -1,5 +1,6 @@
 import type { Delivery, DeliveryFilter, FakeChannel } from './delivery-log.js';
 import type { FaultRule } from './faults.js';
+import type { OpenCount } from './open-requests.js';
 
 /** Talks to the control API of fakes running in another process (see fakes.ts). */
 export class FakesClient {
@@ -15,6 +16,22 @@ export class FakesClient {
 
   async clearFaults(channel?: FakeChannel): Promise<void> {
     await this.#call('DELETE', `/faults${channel === undefined ? '' : `?channel=${channel}`}`);
+  }
+
+  /** Each channel's provider calls started and not yet answered, and how many of them are held. */
+  async openRequests(): Promise<Record<FakeChannel, OpenCount>> {
+    return (await this.#call('GET', '/open')) as Record<FakeChannel, OpenCount>;
+  }
+
+  /** Answers the held calls (of one channel, or all); resolves with how many there were. */
+  async release(channel?: FakeChannel): Promise<number> {
+    const body = (await this.#call(
+      'POST',
+      `/release${channel === undefined ? '' : `?channel=${channel}`}`,
+    )) as {
+      released: number;
+    };
+    return body.released;
   }
 
   async deliveries(filter: DeliveryFilter = {}): Promise<Delivery[]> {

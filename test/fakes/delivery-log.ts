@@ -6,9 +6,10 @@ export type FakeChannel = 'email' | 'sms' | 'push';
 /**
  * What a fake did with a message: `accepted` (answered at once), `delayed` (answered late),
  * `dropped` (taken, then the connection was cut without an answer: the "maybe sent" case),
- * `rejected` (answered with an error; not delivered).
+ * `held` (taken, answered only when released, or never if the client went away first: "maybe sent"
+ * too), `rejected` (answered with an error; not delivered).
  */
-export type Handling = 'accepted' | 'delayed' | 'dropped' | 'rejected';
+export type Handling = 'accepted' | 'delayed' | 'dropped' | 'held' | 'rejected';
 
 /** One line of the JSONL delivery log. */
 export interface Delivery {

@@ -4,6 +4,7 @@ import { DeliveryLog, type FakeChannel } from './delivery-log.js';
 import { type FaultRules, parseFaultRule } from './faults.js';
 import { type FcmFake, startFcmFake } from './fcm-fake.js';
 import { closeServer, listen, readBody, sendJson } from './http-util.js';
+import type { OpenCount, OpenRequests } from './open-requests.js';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.js';
 import { startTwilioFake, type TwilioFake } from './twilio-fake.js';
 
@@ -48,6 +49,8 @@ export interface Fakes {
   readonly twilio: TwilioFake;
   readonly fcm: FcmFake;
   faults(channel: FakeChannel): FaultRules;
+  /** The provider calls of a channel started and not yet answered (and the held ones). */
+  open(channel: FakeChannel): OpenRequests;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,8 @@ const CHANNELS: readonly string[] = ['email', 'sms', 'push'];
  *   GET    /health                          → { ok: true, ports }
  *   POST   /faults  { channel, fault, to?, times? }   add a fault rule (see faults.ts)
  *   DELETE /faults[?channel=]               clear rules
+ *   GET    /open                            → { email: { open, held }, sms: …, push: … }
+ *   POST   /release[?channel=]              answer the held calls → { released }
  *   GET    /deliveries[?channel=&messageId=&to=]      → { deliveries: [...] }
  *   DELETE /deliveries                      forget the in-memory log (the file is kept)
  */
@@ -82,6 +87,8 @@ export async function startFakes(options: FakesOptions = {}): Promise<Fakes> {
   });
   const faults = (channel: FakeChannel): FaultRules =>
     channel === 'email' ? smtp.faults : channel === 'sms' ? twilio.faults : fcm.faults;
+  const open = (channel: FakeChannel): OpenRequests =>
+    channel === 'email' ? smtp.open : channel === 'sms' ? twilio.open : fcm.open;
 
   let ports: FakePorts = { smtp: smtp.port, twilio: twilio.port, fcm: fcm.port, control: 0 };
   const control = createServer((req, res) => {
@@ -111,6 +118,20 @@ export async function startFakes(options: FakesOptions = {}): Promise<Fakes> {
       for (const c of CHANNELS) if (channel === undefined || channel === c) faults(c as FakeChannel).clear();
       return sendJson(res, 200, { ok: true });
     }
+    if (route === 'GET /open') {
+      const counts: Record<FakeChannel, OpenCount> = {
+        email: open('email').count,
+        sms: open('sms').count,
+        push: open('push').count,
+      };
+      return sendJson(res, 200, counts);
+    }
+    if (route === 'POST /release') {
+      let released = 0;
+      for (const c of CHANNELS)
+        if (channel === undefined || channel === c) released += open(c as FakeChannel).release();
+      return sendJson(res, 200, { released });
+    }
     if (route === 'GET /deliveries') {
       const messageId = url.searchParams.get('messageId') ?? undefined;
       const to = url.searchParams.get('to') ?? undefined;
@@ -137,6 +158,7 @@ export async function startFakes(options: FakesOptions = {}): Promise<Fakes> {
     twilio,
     fcm,
     faults,
+    open,
     async close() {
       await Promise.all([smtp.close(), twilio.close(), fcm.close(), closeServer(control)]);
     },

@@ -6,6 +6,9 @@
  *   message after its content arrived).
  * - `delay`: take the message, answer normally after `ms`.
  * - `drop`: take the message (it is logged as delivered), then cut the connection without an answer.
+ * - `hold`: take the message (logged as `held`, delivered: the provider may have it) and answer nothing
+ *   until the fake's held calls are released (then it answers normally) or the client's connection
+ *   closes (a killed worker): a send in flight for as long as a test needs.
  */
 export type Fault =
   | {
@@ -17,7 +20,8 @@ export type Fault =
       readonly stage?: 'rcpt' | 'data';
     }
   | { readonly type: 'delay'; readonly ms: number }
-  | { readonly type: 'drop' };
+  | { readonly type: 'drop' }
+  | { readonly type: 'hold' };
 
 /** A fault for one recipient (`to`) or for any, for the next `times` messages or for all. */
 export interface FaultRule {
@@ -83,6 +87,7 @@ export function parseFaultRule(input: unknown): FaultRule | string {
   const f = fault as Record<string, unknown>;
   let parsed: Fault;
   if (f.type === 'drop') parsed = { type: 'drop' };
+  else if (f.type === 'hold') parsed = { type: 'hold' };
   else if (f.type === 'delay' && typeof f.ms === 'number' && f.ms >= 0) parsed = { type: 'delay', ms: f.ms };
   else if (f.type === 'error' && typeof f.status === 'number') {
     if (f.code !== undefined && typeof f.code !== 'string' && typeof f.code !== 'number')
@@ -99,7 +104,7 @@ export function parseFaultRule(input: unknown): FaultRule | string {
       ...(f.retryAfterSeconds !== undefined ? { retryAfterSeconds: f.retryAfterSeconds as number } : {}),
       ...(f.stage !== undefined ? { stage: f.stage as FaultStage } : {}),
     };
-  } else return "fault.type is 'error' (with status), 'delay' (with ms) or 'drop'";
+  } else return "fault.type is 'error' (with status), 'delay' (with ms), 'drop' or 'hold'";
   return {
     fault: parsed,
     ...(to !== undefined ? { to } : {}),

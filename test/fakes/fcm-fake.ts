@@ -11,6 +11,7 @@ import {
   retryAfterHeader,
   sendJson,
 } from './http-util.js';
+import { OpenRequests } from './open-requests.js';
 
 export interface FcmFakeOptions {
   readonly log: DeliveryLog;
@@ -33,6 +34,8 @@ export interface FcmFake {
   readonly port: number;
   readonly baseUrl: string;
   readonly faults: FaultRules;
+  /** Requests started and not yet answered (held ones among them). */
+  readonly open: OpenRequests;
   readonly requests: readonly FcmRequest[];
   close(): Promise<void>;
 }
@@ -107,6 +110,7 @@ interface V1Message {
  */
 export async function startFcmFake(options: FcmFakeOptions): Promise<FcmFake> {
   const faults = new FaultRules();
+  const open = new OpenRequests();
   const requests: FcmRequest[] = [];
   const { log } = options;
 
@@ -171,17 +175,28 @@ export async function startFcmFake(options: FcmFakeOptions): Promise<FcmFake> {
       dropConnection(req);
       return;
     }
-    log.record({ ...entry, providerId: name, handling: fault?.type === 'delay' ? 'delayed' : 'accepted' });
+    const handling = fault?.type === 'delay' ? 'delayed' : fault?.type === 'hold' ? 'held' : 'accepted';
+    log.record({ ...entry, providerId: name, handling });
     if (fault?.type === 'delay') await delay(fault.ms);
+    // A held request is answered when released; a client that went away gets nothing.
+    if (fault?.type === 'hold' && (await open.hold(req.socket)) === 'gone') return;
     sendJson(res, 200, { name });
   }
 
   const server = createServer((req, res) => {
+    res.once('close', open.begin());
     handle(req, res).catch(() => {
       if (!res.headersSent) googleError(res, 500);
     });
   });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? 0, host);
-  return { port, baseUrl: `http://${host}:${port}`, faults, requests, close: () => closeServer(server) };
+  return {
+    port,
+    baseUrl: `http://${host}:${port}`,
+    faults,
+    open,
+    requests,
+    close: () => closeServer(server),
+  };
 }

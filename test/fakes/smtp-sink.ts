@@ -5,6 +5,7 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { MESSAGE_REF_HEADER } from '../../src/channels/email/email-provider.js';
 import { contentHash, type DeliveryLog } from './delivery-log.js';
 import { type Fault, FaultRules } from './faults.js';
+import { OpenRequests } from './open-requests.js';
 
 /** A message as the sink received it, kept in memory for assertions (DKIM, headers, body). */
 export interface ReceivedMail {
@@ -28,6 +29,8 @@ export interface SmtpSinkOptions {
 export interface SmtpSink {
   readonly port: number;
   readonly faults: FaultRules;
+  /** Messages whose call is open: from MAIL FROM until the answer that ends it (held ones among them). */
+  readonly open: OpenRequests;
   readonly received: readonly ReceivedMail[];
   close(): Promise<void>;
 }
@@ -68,12 +71,20 @@ function headerValues(lines: readonly { key: string; line: string }[]): Record<s
 /**
  * An SMTP sink (smtp-server + mailparser) that takes every message, logs it, and injects the
  * failures its fault rules ask for: a 4xx/5xx reply at RCPT TO or after DATA, a late reply, or a
- * connection cut after the message arrived. STARTTLS is not offered (plain SMTP on loopback).
+ * connection cut after the message arrived, or no reply until released (a held message).
+ * STARTTLS is not offered (plain SMTP on loopback).
  */
 export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink> {
   const faults = new FaultRules();
   const received: ReceivedMail[] = [];
   const { log } = options;
+  const open = new OpenRequests();
+  // Each connection's open call: a message's transaction, MAIL FROM to the reply that ends it.
+  const calls = new Map<string, () => void>();
+  const endCall = (session: SMTPServerSession) => {
+    calls.get(session.id)?.();
+    calls.delete(session.id);
+  };
 
   const server: SMTPServer = new SMTPServer({
     authOptional: true,
@@ -84,7 +95,12 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
     onAuth(_auth, _session, callback) {
       callback(null, { user: 'sink' });
     },
-    onRcptTo(address, _session, callback) {
+    onMailFrom(_address, session, callback) {
+      endCall(session);
+      calls.set(session.id, open.begin());
+      callback();
+    },
+    onRcptTo(address, session, callback) {
       const fault = faults.take(address.address, 'rcpt');
       if (fault?.type === 'error') {
         log.record({
@@ -98,6 +114,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
           status: fault.status,
         });
         callback(replyError(fault, address.address));
+        endCall(session);
         return;
       }
       callback();
@@ -108,10 +125,20 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         simpleParser(raw).then(
-          (mail) => handleMessage(session, raw.toString('utf8'), mail, callback),
-          (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+          (mail) =>
+            handleMessage(session, raw.toString('utf8'), mail, (err, message) => {
+              callback(err, message);
+              endCall(session);
+            }),
+          (err: unknown) => {
+            callback(err instanceof Error ? err : new Error(String(err)));
+            endCall(session);
+          },
         );
       });
+    },
+    onClose(session) {
+      endCall(session);
     },
   });
 
@@ -156,10 +183,19 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
       raw,
     });
     const reply = `Ok: queued as ${queueId}`;
+    const socket = [...server.connections].find((c) => c.id === session.id)?._socket;
     if (fault?.type === 'drop') {
       log.record({ ...entry, providerId: queueId, handling: 'dropped' });
-      const connection = [...server.connections].find((c) => c.id === session.id);
-      connection?._socket.destroy();
+      socket?.destroy();
+      return;
+    }
+    if (fault?.type === 'hold') {
+      log.record({ ...entry, providerId: queueId, handling: 'held' });
+      // Answered when released; a client that went away gets nothing (its close ends the call).
+      if (socket === undefined) return;
+      open.hold(socket).then((how) => {
+        if (how === 'released') callback(null, reply);
+      });
       return;
     }
     if (fault?.type === 'delay') {
@@ -185,6 +221,7 @@ export async function startSmtpSink(options: SmtpSinkOptions): Promise<SmtpSink>
   return {
     port,
     faults,
+    open,
     received,
     close: () =>
       new Promise<void>((resolve) => {

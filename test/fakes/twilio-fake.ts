@@ -11,6 +11,7 @@ import {
   retryAfterHeader,
   sendJson,
 } from './http-util.js';
+import { OpenRequests } from './open-requests.js';
 
 export interface TwilioFakeOptions {
   readonly log: DeliveryLog;
@@ -31,6 +32,8 @@ export interface TwilioFake {
   readonly port: number;
   readonly baseUrl: string;
   readonly faults: FaultRules;
+  /** Requests started and not yet answered (held ones among them). */
+  readonly open: OpenRequests;
   readonly requests: readonly TwilioRequest[];
   close(): Promise<void>;
 }
@@ -85,6 +88,7 @@ function rfc2822(date: Date): string {
  */
 export async function startTwilioFake(options: TwilioFakeOptions): Promise<TwilioFake> {
   const faults = new FaultRules();
+  const open = new OpenRequests();
   const requests: TwilioRequest[] = [];
   const expectedAuth = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`).toString('base64')}`;
   const { log } = options;
@@ -139,8 +143,11 @@ export async function startTwilioFake(options: TwilioFakeOptions): Promise<Twili
       dropConnection(req);
       return;
     }
-    log.record({ ...entry, providerId: sid, handling: fault?.type === 'delay' ? 'delayed' : 'accepted' });
+    const handling = fault?.type === 'delay' ? 'delayed' : fault?.type === 'hold' ? 'held' : 'accepted';
+    log.record({ ...entry, providerId: sid, handling });
     if (fault?.type === 'delay') await delay(fault.ms);
+    // A held request is answered when released; a client that went away gets nothing.
+    if (fault?.type === 'hold' && (await open.hold(req.socket)) === 'gone') return;
     const now = rfc2822(new Date());
     const uri = `/2010-04-01/Accounts/${options.accountSid}/Messages/${sid}.json`;
     sendJson(res, 201, {
@@ -168,11 +175,19 @@ export async function startTwilioFake(options: TwilioFakeOptions): Promise<Twili
   }
 
   const server = createServer((req, res) => {
+    res.once('close', open.begin());
     handle(req, res).catch(() => {
       if (!res.headersSent) twilioError(res, 500, 20500, 'Internal Server Error');
     });
   });
   const host = options.host ?? '127.0.0.1';
   const port = await listen(server, options.port ?? 0, host);
-  return { port, baseUrl: `http://${host}:${port}`, faults, requests, close: () => closeServer(server) };
+  return {
+    port,
+    baseUrl: `http://${host}:${port}`,
+    faults,
+    open,
+    requests,
+    close: () => closeServer(server),
+  };
 }

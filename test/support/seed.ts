@@ -52,6 +52,39 @@ export async function seedAudience(
   }
 }
 
+/**
+ * `n` people reachable on every channel: an e-mail address, a phone number, one live device and a
+ * granted consent for `purpose` on e-mail, SMS and push; nobody restricted or objecting to profiling.
+ * A campaign of `purpose` on all three channels makes `n` messages on each.
+ */
+export async function seedReachableAudience(
+  db: Db,
+  n: number,
+  purpose: Purpose = 'service_offers',
+  prefix = 'R',
+): Promise<void> {
+  await seedNotice(db);
+  await sql`
+    INSERT INTO recipients (client_number, first_name, last_name, email, email_hash, phone, phone_hash, locale, time_zone)
+    SELECT ${prefix} || g, 'Name' || g, 'Surname' || g,
+           'r' || g || '@example.lv', encode(sha256(convert_to('r' || g || '@example.lv', 'UTF8')), 'hex'),
+           '+3712' || lpad(g::text, 7, '0'), encode(sha256(convert_to('+3712' || lpad(g::text, 7, '0'), 'UTF8')), 'hex'),
+           'lv', 'Europe/Riga'
+    FROM generate_series(1, ${n}::int) AS g
+  `.execute(db);
+  await sql`
+    INSERT INTO devices (recipient_id, token, platform)
+    SELECT r.id, 'tok-' || r.client_number || '-' || repeat('x', 20), 'android'
+    FROM recipients r WHERE r.client_number LIKE ${`${prefix}%`}
+  `.execute(db);
+  await sql`
+    INSERT INTO consents (recipient_id, purpose, channel, status, source, occurred_at, notice_version)
+    SELECT r.id, ${purpose}::text, c.channel, 'granted', 'import', now() - interval '1 day', ${NOTICE_VERSION}
+    FROM recipients r CROSS JOIN (VALUES ('email'), ('sms'), ('push')) AS c (channel)
+    WHERE r.client_number LIKE ${`${prefix}%`}
+  `.execute(db);
+}
+
 export function suppressionHash(address: string): ReturnType<typeof sql<string>> {
   return sql<string>`encode(sha256(convert_to(${address}::text, 'UTF8')), 'hex')`;
 }

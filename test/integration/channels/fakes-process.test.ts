@@ -10,6 +10,7 @@ import { createSmsProvider } from '../../../src/channels/sms/sms-provider.js';
 import { FakesClient } from '../../fakes/client.js';
 import type { Delivery } from '../../fakes/delivery-log.js';
 import type { FakePorts } from '../../fakes/fakes.js';
+import { waitFor } from '../../support/process.js';
 import { ROOT } from '../../support/service-env.js';
 import {
   CONTROLLER,
@@ -104,6 +105,44 @@ describe('the fakes in their own process', () => {
       ]);
       expect((await control.deliveries({ channel: 'sms' })).length).toBe(2);
       expect(lines.every((d) => /^[0-9a-f]{64}$/.test(d.contentHash))).toBe(true);
+    } finally {
+      await Promise.all([email.close(), sms.close(), push.close()]);
+    }
+  });
+
+  it('hold calls over the control API, count them open, and answer them once released', async () => {
+    const control = new FakesClient(ports.control);
+    const email = createEmailProvider(emailConfig(ports.smtp), CONTROLLER);
+    const sms = createSmsProvider(smsConfig(`http://127.0.0.1:${ports.twilio}`), PUBLIC_BASE_URL);
+    const push = createPushProvider(pushConfig(`http://127.0.0.1:${ports.fcm}`));
+    try {
+      for (const channel of ['email', 'sms', 'push'] as const)
+        await control.addFault(channel, { times: 1, fault: { type: 'hold' } });
+      const results = Promise.all([
+        email.send({
+          messageId: 11,
+          to: 'h@example.lv',
+          subject: 's',
+          html: '<p>h</p>',
+          text: 'h',
+          headers: {},
+        }),
+        sms.send({ to: phone(), body: 'b', statusCallbackUrl: '/webhooks/twilio/status?m=12' }),
+        push.send({ tokens: [fcmToken()], title: 't', body: 'b', data: { messageId: '13' } }),
+      ]);
+      const held = { open: 1, held: 1 };
+      await waitFor('each fake to hold its call', async () => {
+        const open = await control.openRequests();
+        return JSON.stringify(open) === JSON.stringify({ email: held, sms: held, push: held });
+      });
+      expect(await control.release()).toBe(3);
+      expect((await results).map((r) => r.kind)).toEqual(['accepted', 'accepted', 'accepted']);
+      const none = { open: 0, held: 0 };
+      expect(await control.openRequests()).toEqual({ email: none, sms: none, push: none });
+      const handled = (await control.deliveries()).filter((d) =>
+        ['11', '12', '13'].includes(d.messageId ?? ''),
+      );
+      expect(handled.map((d) => d.handling)).toEqual(['held', 'held', 'held']);
     } finally {
       await Promise.all([email.close(), sms.close(), push.close()]);
     }

@@ -1,5 +1,7 @@
+import { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { FaultRules, parseFaultRule } from '../../fakes/faults.js';
+import { OpenRequests } from '../../fakes/open-requests.js';
 
 describe('the fault rules of the provider fakes', () => {
   it('apply a rule for the next N messages, then no more', () => {
@@ -35,5 +37,31 @@ describe('the fault rules of the provider fakes', () => {
     );
     expect(parseFaultRule({ fault: { type: 'explode' } })).toMatch(/fault.type/);
     expect(parseFaultRule({ fault: { type: 'drop' }, times: 0 })).toMatch(/times/);
+    expect(parseFaultRule({ fault: { type: 'hold' } })).toEqual({ fault: { type: 'hold' } });
+  });
+});
+
+describe('the open requests of a provider fake', () => {
+  it('count a call from its start until it ends, once however often it is ended', () => {
+    const open = new OpenRequests();
+    const end = open.begin();
+    open.begin();
+    expect(open.count).toEqual({ open: 2, held: 0 });
+    end();
+    end();
+    expect(open.count).toEqual({ open: 1, held: 0 });
+  });
+
+  it('hold a call until released, or until its client goes away', async () => {
+    const open = new OpenRequests();
+    const released = open.hold(new Socket());
+    const client = new Socket();
+    const gone = open.hold(client);
+    expect(open.count.held).toBe(2);
+    client.destroy();
+    expect(await gone).toBe('gone');
+    expect(open.release()).toBe(1);
+    expect(await released).toBe('released');
+    expect(open.count.held).toBe(0);
   });
 });
