@@ -13,12 +13,13 @@ import { type Kysely, sql } from 'kysely';
 // 2. Pauses order with claims the same way: a claim locks its messages' campaigns FOR SHARE, a pause
 //    (an UPDATE of the campaign row) waits for it or is seen by it.
 // 3. Hand-off marks. Each claim call takes a number from `claim_batches` and writes it on the messages
-//    it claims (`messages.claim_batch`, in the same UPDATE, at no extra cost). Just before the batch's
-//    provider calls start, the worker inserts the batch's row into `send_handoffs` ('started'). When a
-//    lease expires, the reconciler inserts the same key as 'released' (ON CONFLICT DO NOTHING): the
-//    primary key decides which came first. A started batch's messages become `indeterminate` (the
-//    provider may have them); a released batch's return to `queued` and are sent, and its worker, whose
-//    mark now conflicts, sends nothing. So `indeterminate` means "the provider call had started".
+//    it claims (`messages.claim_batch`, in the same UPDATE, at no extra cost). Just before a message's
+//    provider call starts, the worker inserts (claim batch, message) into `send_handoffs` as
+//    'started'. When a lease expires, the reconciler inserts the same key as 'released'
+//    (ON CONFLICT DO NOTHING): the primary key decides which came first. A started message may have
+//    reached the provider (`indeterminate`); a released one certainly did not (back to `queued`, sent
+//    again), and its worker, whose mark now conflicts, does not send it. So `indeterminate` means
+//    "the provider call had started". A new claim is a new batch, hence a new key.
 // 4. claimed_at is the statement clock at the decision (after every lock), so a stop's stopped_at (the
 //    clock when it held its lock) orders with it: no claim decided after an open stop's stopped_at.
 
@@ -54,9 +55,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE messages ADD COLUMN claim_batch bigint`.execute(db);
   await sql`
     CREATE TABLE send_handoffs (
-      claim_batch bigint PRIMARY KEY,
+      claim_batch bigint NOT NULL,
+      message_id bigint NOT NULL,
       kind text NOT NULL CHECK (kind IN ('started', 'released')),
-      at timestamptz NOT NULL DEFAULT clock_timestamp()
+      at timestamptz NOT NULL DEFAULT clock_timestamp(),
+      PRIMARY KEY (claim_batch, message_id)
     )
   `.execute(db);
   await sql`CREATE INDEX send_handoffs_by_time ON send_handoffs (at)`.execute(db);

@@ -312,6 +312,7 @@ export interface RunExclusionsTable {
 
 export interface SendHandoffsTable {
   claim_batch: number;
+  message_id: number;
   kind: 'started' | 'released';
   at: Generated<Timestamp>;
 }

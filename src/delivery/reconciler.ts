@@ -7,8 +7,8 @@ import { sendJob, sendJobId } from '../queue/send-jobs.js';
 
 export interface ReconcileResult {
   /**
-   * Messages left `sending` past their lease whose provider call had started (their claim batch was
-   * marked handed off): the provider may have them, so they are reported, never sent again.
+   * Messages left `sending` past their lease whose provider call had started (their hand-off mark
+   * was written): the provider may have them, so they are reported, never sent again.
    */
   readonly indeterminate: number;
   /**
@@ -29,9 +29,9 @@ export interface SettleResult {
 }
 
 /**
- * Settles the messages whose worker stopped renewing their lease (it died or hung). For each claim
- * batch among them the reconciler writes 'released' into `send_handoffs`; the primary key orders that
- * with the worker's own 'started' mark (src/delivery/handoff.ts). Where the worker's mark came first
+ * Settles the messages whose worker stopped renewing their lease (it died or hung). For each of them
+ * the reconciler writes 'released' into `send_handoffs`; the primary key orders that with the
+ * worker's own 'started' mark (src/delivery/handoff.ts). Where the worker's mark came first
  * the provider call had started: `indeterminate`. Otherwise the message returns to `queued` (its
  * claim undone), its job is added again, and the worker, should it wake, finds its mark refused.
  */
@@ -47,24 +47,24 @@ export async function settleExpiredLeases(
       FOR UPDATE SKIP LOCKED
     ),
     released AS (
-      INSERT INTO send_handoffs (claim_batch, kind)
-      SELECT DISTINCT e.claim_batch, 'released' FROM expired e WHERE e.claim_batch IS NOT NULL
-      ON CONFLICT (claim_batch) DO NOTHING
-      RETURNING claim_batch
+      INSERT INTO send_handoffs (claim_batch, message_id, kind)
+      SELECT e.claim_batch, e.id, 'released' FROM expired e WHERE e.claim_batch IS NOT NULL
+      ON CONFLICT (claim_batch, message_id) DO NOTHING
+      RETURNING message_id
     ),
     settled AS (
       UPDATE messages m SET
-        status = CASE WHEN r.claim_batch IS NULL THEN 'indeterminate' ELSE 'queued' END,
+        status = CASE WHEN r.message_id IS NULL THEN 'indeterminate' ELSE 'queued' END,
         lease_expires_at = NULL,
-        finished_at = CASE WHEN r.claim_batch IS NULL THEN now() END,
-        attempts = CASE WHEN r.claim_batch IS NULL THEN m.attempts ELSE greatest(m.attempts - 1, 0) END,
-        claimed_at = CASE WHEN r.claim_batch IS NULL THEN m.claimed_at END,
-        claim_batch = CASE WHEN r.claim_batch IS NULL THEN m.claim_batch END,
-        error_code = CASE WHEN r.claim_batch IS NULL THEN 'lease_expired' ELSE m.error_code END,
-        error_detail = CASE WHEN r.claim_batch IS NULL
+        finished_at = CASE WHEN r.message_id IS NULL THEN now() END,
+        attempts = CASE WHEN r.message_id IS NULL THEN m.attempts ELSE greatest(m.attempts - 1, 0) END,
+        claimed_at = CASE WHEN r.message_id IS NULL THEN m.claimed_at END,
+        claim_batch = CASE WHEN r.message_id IS NULL THEN m.claim_batch END,
+        error_code = CASE WHEN r.message_id IS NULL THEN 'lease_expired' ELSE m.error_code END,
+        error_detail = CASE WHEN r.message_id IS NULL
           THEN 'the worker stopped after the provider call had started and before recording it; the provider may have the message'
           ELSE m.error_detail END
-      FROM expired e LEFT JOIN released r ON r.claim_batch = e.claim_batch
+      FROM expired e LEFT JOIN released r ON r.message_id = e.id
       WHERE m.id = e.id
       RETURNING m.id, m.channel, m.status, m.not_before
     ),

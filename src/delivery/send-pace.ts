@@ -23,6 +23,7 @@ export const DEFAULT_SEND_PACE: SendPaceOptions = { fraction: 0.1, maxWaitMs: 10
 export class SendPace {
   readonly #options: SendPaceOptions;
   #averageMs = 0;
+  #samples = 0;
 
   constructor(options: SendPaceOptions = DEFAULT_SEND_PACE) {
     this.#options = options;
@@ -31,7 +32,18 @@ export class SendPace {
   /** A send took `ms` milliseconds (whatever its outcome). */
   observe(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) return;
-    this.#averageMs += (ms - this.#averageMs) * this.#options.weight;
+    // the first send sets the average; a moving average from 0 would call slow sends quick for a while
+    this.#averageMs =
+      this.#samples === 0 ? ms : this.#averageMs + (ms - this.#averageMs) * this.#options.weight;
+    this.#samples += 1;
+  }
+
+  /**
+   * Whether sends have lately taken at most `ms` on average, judged from at least `minSamples`
+   * sends (false until then).
+   */
+  quickerThan(ms: number, minSamples = 10): boolean {
+    return this.#samples >= minSamples && this.#averageMs <= ms;
   }
 
   /** The wait for the next batch: 0 until sends have been seen (one turn of the event loop). */

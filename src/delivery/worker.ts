@@ -9,7 +9,7 @@ import { parseSendJob } from '../queue/send-jobs.js';
 import { createBatcher } from './batcher.js';
 import { type ClaimOutcome, claimBatch } from './claim.js';
 import { createContentRenderer, type Prepared } from './content.js';
-import { HandoffSlots, markHandoff, renewLeases } from './handoff.js';
+import { Gate, type HandoffKey, markHandoffs, renewLeases } from './handoff.js';
 import { invalidateDevice, type Outcome, recordOutcomes } from './record.js';
 import { SendPace } from './send-pace.js';
 import type { ChannelSender, SendResult } from './sender.js';
@@ -26,6 +26,9 @@ export interface ChannelWorkerOptions {
   /** Each provider call's start, this many milliseconds after its claim committed (benchmarks). */
   readonly onHandoff?: (channel: Channel, claimToHandoffMs: number) => void;
 }
+
+/** Sends quicker than this on average let a worker claim ahead of its free sender slots. */
+export const LOOKAHEAD_SEND_MS = 25;
 
 export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 'ratePerSecond'> = {
   leaseSeconds: 20,
@@ -101,8 +104,13 @@ export function startChannelWorker(
   const pace = new SendPace();
   const gatherMs = () => pace.gatherMs();
   // Only as many jobs as the sender can hand off at once go on to claim (N13): the others wait here,
-  // unclaimed, so no claimed message waits inside an SMTP pool or an HTTP agent.
-  const slots = new HandoffSlots(Math.min(sender.capacity, options.concurrency));
+  // unclaimed, so no claimed message waits inside an SMTP pool or an HTTP agent. While sends are
+  // quick (at most LOOKAHEAD_SEND_MS on average) as many more may be claimed ahead, each waiting at
+  // most about one such send for a sender slot: the claim's round trip then overlaps the sends in
+  // flight instead of adding to each. Slow sends (a relay taking 200 ms) get no look-ahead.
+  const capacity = Math.min(sender.capacity, options.concurrency);
+  const sendSlots = new Gate(() => capacity);
+  const claimGate = new Gate(() => (pace.quickerThan(LOOKAHEAD_SEND_MS) ? 2 * capacity : capacity));
   // Claim (which also reads what the channel sends with), then render what was claimed, in one
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
@@ -124,19 +132,12 @@ export function startChannelWorker(
     },
     { maxWaitMs: gatherMs, maxSize: 200 },
   );
-  // One hand-off mark per claim batch, written before any of its provider calls starts. The jobs of a
-  // batch resume together when the claim answers, so they all find the same pending mark.
-  const marks = new Map<number, Promise<boolean>>();
-  const handOff = (batch: number): Promise<boolean> => {
-    let mark = marks.get(batch);
-    if (mark === undefined) {
-      mark = markHandoff(pool, batch);
-      marks.set(batch, mark);
-      const forget = () => marks.delete(batch);
-      mark.then(forget, forget);
-    }
-    return mark;
-  };
+  // Each message's hand-off mark commits before its provider call starts; the messages that get a
+  // sender slot together share one statement.
+  const marks = createBatcher<HandoffKey, boolean>((keys) => markHandoffs(pool, keys), {
+    maxWaitMs: 0,
+    maxSize: 200,
+  });
   // Messages claimed and not yet recorded: their leases renew while this process lives, so a lease
   // can be short and a dead worker's messages are settled soon (the reconciler).
   const inFlight = new Set<number>();
@@ -185,7 +186,7 @@ export function startChannelWorker(
     const data = parseSendJob(job.data);
     if (!data) throw new UnrecoverableError('send job payload is not { messageId }');
     const id = data.messageId;
-    const release = await slots.acquire();
+    const leaveGate = await claimGate.acquire();
     let sent: { result: SendResult; claimedAt: number };
     try {
       const { claim, prepared: loaded, batch, claimedAt } = await claims.submit(id);
@@ -213,16 +214,21 @@ export function startChannelWorker(
         inFlight.delete(id);
         return { messageId: id, result: 'failed' };
       }
-      // The mark commits before the provider call starts; if the reconciler released the batch first
-      // (this worker was too slow for its lease), the message is `queued` again and not ours to send.
-      if (batch === undefined || !(await handOff(batch))) {
-        inFlight.delete(id);
-        log.warn({ messageId: id }, 'claim released by the reconciler before its hand-off; not sending');
-        return { messageId: id, result: 'not_queued' };
+      const leaveSlot = await sendSlots.acquire();
+      try {
+        // The mark commits before the provider call starts; if the reconciler released the message
+        // first (this worker was too slow for its lease), it is `queued` again and not ours to send.
+        if (batch === undefined || !(await marks.submit({ batch, messageId: id }))) {
+          inFlight.delete(id);
+          log.warn({ messageId: id }, 'claim released by the reconciler before its hand-off; not sending');
+          return { messageId: id, result: 'not_queued' };
+        }
+        sent = { result: await send(prepared, claimedAt, id), claimedAt };
+      } finally {
+        leaveSlot();
       }
-      sent = { result: await send(prepared, claimedAt, id), claimedAt };
     } finally {
-      release();
+      leaveGate();
     }
     const { result, claimedAt } = sent;
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -271,12 +277,18 @@ export function startChannelWorker(
     {
       connection,
       prefix: config.redis.queuePrefix,
-      concurrency: options.concurrency,
+      // the jobs the gates can let through, and no more: a job fetched but not yet claimed waits for
+      // BullMQ's stalled-job check if this process dies, so fetching far ahead only delays recovery
+      concurrency: Math.min(options.concurrency, 2 * capacity),
       limiter: { max: options.ratePerSecond, duration: 1000 },
       // A job whose worker died comes back after its lock lapses; its message is then `sending` and
       // the job is acknowledged without a send (the reconciler settles the message after its lease).
       lockDuration: Math.min(30_000, Math.max(1_000, (options.leaseSeconds * 1000) / 2)),
       stalledInterval: Math.min(30_000, Math.max(1_000, (options.leaseSeconds * 1000) / 2)),
+      // Running a stalled job again is always safe (its claim finds the message taken, or claims a
+      // message that was never handed off): a worker that dies twice in a row must not leave jobs
+      // failed — and their queued messages waiting — for BullMQ's default of one stall.
+      maxStalledCount: 20,
     },
   );
   worker.on('error', (err) => log.warn({ err }, 'channel worker error'));
@@ -285,7 +297,7 @@ export function startChannelWorker(
     async stop(): Promise<void> {
       await worker.close();
       clearInterval(renewal);
-      await Promise.all([claims.flush(), records.flush()]);
+      await Promise.all([claims.flush(), marks.flush(), records.flush()]);
       await sender.close();
       await closeRedis(connection);
     },

@@ -79,13 +79,18 @@ describe('channel workers killed mid-send', () => {
   /** What a channel worker can have in flight: its sender's hand-off slots (worker.ts). */
   const capacity = (channel: Channel) =>
     Math.min(config.policy.handoff[channel], config.policy.workerConcurrency);
-  const sending = async (runId: number, channel: Channel): Promise<number> => {
+  /** Messages `sending` whose hand-off mark is written: their provider call has started. */
+  const handedOff = async (runId: number, channel: Channel): Promise<number> => {
     const row = await api.deps.db
-      .selectFrom('messages')
+      .selectFrom('messages as m')
+      .innerJoin('send_handoffs as h', (j) =>
+        j.onRef('h.message_id', '=', 'm.id').onRef('h.claim_batch', '=', 'm.claim_batch'),
+      )
       .select(sql<number>`count(*)::int`.as('n'))
-      .where('run_id', '=', runId)
-      .where('channel', '=', channel)
-      .where('status', '=', 'sending')
+      .where('m.run_id', '=', runId)
+      .where('m.channel', '=', channel)
+      .where('m.status', '=', 'sending')
+      .where('h.kind', '=', 'started')
       .executeTakeFirstOrThrow();
     return row.n;
   };
@@ -103,7 +108,9 @@ describe('channel workers killed mid-send', () => {
       `every ${channel} hand-off slot held at the fake`,
       async () => {
         const { open, held } = fakes.open(channel).count;
-        return held === capacity(channel) && open === held && (await sending(runId, channel)) === held;
+        // every handed-off message is one the fake holds (none answered and not yet recorded);
+        // messages claimed ahead of a free slot are `sending` without a mark: released after the kill
+        return held === capacity(channel) && open === held && (await handedOff(runId, channel)) === held;
       },
       60_000,
     );

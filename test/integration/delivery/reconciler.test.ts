@@ -71,7 +71,7 @@ describe('the reconciler', () => {
     expect(claimed?.claim).toEqual({ kind: 'claimed', attempt: 1 });
     if (claimed?.batch === undefined) throw new Error('no claim batch');
     // the worker marked the hand-off, started the provider call and died: its lease runs out
-    expect(await markHandoff(api.deps.pool, claimed.batch)).toBe(true);
+    expect(await markHandoff(api.deps.pool, { batch: claimed.batch, messageId: message.id })).toBe(true);
     await expireLease(message.id);
     await sendQueuesOf(api.deps).email.remove(`m${message.id}`);
 
@@ -100,7 +100,7 @@ describe('the reconciler', () => {
     });
     expect(await sendQueuesOf(api.deps).email.getJob(`m${message.id}`)).toBeDefined();
     // the old worker wakes up: its mark conflicts with the release, so it sends nothing
-    expect(await markHandoff(api.deps.pool, claimed.batch)).toBe(false);
+    expect(await markHandoff(api.deps.pool, { batch: claimed.batch, messageId: message.id })).toBe(false);
     // and the message is claimed again, in a new batch, by whoever takes its job
     const [again] = await claimBatch(api.deps.pool, 'email', [message.id], settings());
     expect(again?.claim).toEqual({ kind: 'claimed', attempt: 1 });

@@ -41,4 +41,19 @@ describe('the pace of sends, which sets how long a batch gathers', () => {
     pace.observe(-5);
     expect(pace.gatherMs()).toBe(before);
   });
+
+  it('when fewer than the asked number of sends were seen, then sends are not called quick', () => {
+    const pace = new SendPace();
+    for (let i = 0; i < 9; i++) pace.observe(1);
+    expect(pace.quickerThan(25)).toBe(false);
+    pace.observe(1);
+    expect(pace.quickerThan(25)).toBe(true);
+  });
+
+  it('when the first sends are slow, then they count at once, not after a climb from zero', () => {
+    const pace = new SendPace({ fraction: 0.1, maxWaitMs: 10, weight: 0.05 });
+    for (let i = 0; i < 10; i++) pace.observe(200);
+    expect(pace.quickerThan(25)).toBe(false);
+    expect(pace.gatherMs()).toBe(10);
+  });
 });
