@@ -68,7 +68,6 @@ export async function withdrawByLink(
     const recorded = await endAllGrants(trx, config.pseudonymSecret, {
       recipientId: message.recipient_id,
       action: 'withdraw',
-      occurredAt: new Date(),
       ...(scope === 'this' ? { purposes: [message.purpose], channels: [message.channel] } : {}),
       source: 'unsubscribe_link',
       actor: UNSUBSCRIBE_ACTOR,
