@@ -75,6 +75,8 @@ function demoEnv(base: Env, db: DemoDatabase, options: DemoOptions, ports: FakeP
     DKIM_PRIVATE_KEY_FILE: '',
     RATE_LIMIT_EMAIL_PER_SECOND: rate,
     RATE_LIMIT_SMS_PER_SECOND: rate,
+    // the fake Twilio sends whatever it accepts at once: its sender keeps up with any rate
+    TWILIO_SENDER_MPS: rate,
     RATE_LIMIT_PUSH_PER_SECOND: rate,
     LOG_LEVEL: base.DEMO_LOG_LEVEL ?? 'warn',
   };

@@ -53,7 +53,14 @@ export interface Config {
     readonly edge: string;
     readonly apiBaseUrl?: string;
     readonly optOutText?: string;
+    /**
+     * Messages per second the SMS worker hands to Twilio (all workers together: the limiter is global
+     * per queue). Never above `senderMps`: what Twilio accepts beyond its sender's throughput waits in
+     * Twilio's queue (up to 10 hours), past our send-time consent re-check (docs/providers.md).
+     */
     readonly ratePerSecond: number;
+    /** Message segments per second the configured sender (number or messaging service) can send. */
+    readonly senderMps: number;
   };
   readonly push: {
     readonly projectId: string;
@@ -205,12 +212,36 @@ function readSms(r: EnvReader): Config['sms'] {
     authToken,
     region,
     edge,
-    ratePerSecond: r.integer('RATE_LIMIT_SMS_PER_SECOND', 10, { min: 1, max: 10_000 }),
+    ...readSmsRate(r),
     ...(from !== undefined ? { from } : {}),
     ...(messagingServiceSid !== undefined ? { messagingServiceSid } : {}),
     ...(apiBase ? { apiBaseUrl: apiBase.origin } : {}),
     ...(r.optional('SMS_OPT_OUT_TEXT') !== undefined ? { optOutText: r.optional('SMS_OPT_OUT_TEXT') } : {}),
   };
+}
+
+/**
+ * The SMS rate and the sender's throughput. Twilio accepts whatever it is sent and queues what its
+ * sender cannot send yet (up to 10 hours); a message in that queue is past our consent re-check, so
+ * a rate above the sender's throughput would turn "re-checked just before sending" (N13) into
+ * "re-checked hours before sending". Such a configuration is refused at start. Without a rate, the
+ * worker sends at the sender's throughput.
+ */
+function readSmsRate(r: EnvReader): Pick<Config['sms'], 'ratePerSecond' | 'senderMps'> {
+  const before = r.problems.length;
+  const senderMps = r.integer('TWILIO_SENDER_MPS', 1, { min: 1, max: 10_000 });
+  const senderKnown = r.problems.length === before;
+  const ratePerSecond = r.integer('RATE_LIMIT_SMS_PER_SECOND', senderMps, { min: 1, max: 10_000 });
+  if (senderKnown && ratePerSecond > senderMps) {
+    const given = r.raw('TWILIO_SENDER_MPS') === undefined ? ' (the default: one long code)' : '';
+    r.problem(
+      'RATE_LIMIT_SMS_PER_SECOND',
+      `${ratePerSecond} is above the sender's throughput, TWILIO_SENDER_MPS=${senderMps}${given}: Twilio ` +
+        'would hold the excess in its queue for up to 10 hours, past the consent re-check just before ' +
+        'sending (N13); lower the rate, or set TWILIO_SENDER_MPS to what the sender really sends',
+    );
+  }
+  return { ratePerSecond, senderMps };
 }
 
 function readPush(r: EnvReader): Config['push'] {

@@ -48,6 +48,8 @@ const ConsentStateView = Type.Object({
   status: Type.Union([Type.Literal('granted'), Type.Literal('withdrawn'), Type.Literal('lapsed')]),
   source: Type.String(),
   occurred_at: Timestamp,
+  /** When the deciding change took effect: the earlier of occurred_at and when the server recorded it. */
+  effective_at: Timestamp,
   notice_version: Nullable(Type.String()),
 });
 
@@ -57,8 +59,10 @@ const RecordedView = Type.Object({
   channel: Channel,
   action: Type.String(),
   occurred_at: Timestamp,
+  /** When the change takes effect: the earlier of occurred_at and when the server recorded it. */
+  effective_at: Timestamp,
   applied: Type.Boolean({
-    description: 'false when a later event already decided the state (recorded, no effect)',
+    description: 'false when a change taking effect later already decided the state (recorded, no effect)',
   }),
 });
 
@@ -74,6 +78,7 @@ async function stateView(db: Db, recipientId: number): Promise<JsonValue[]> {
     status: c.status,
     source: c.source,
     occurred_at: c.occurred_at.toISOString(),
+    effective_at: c.effective_at.toISOString(),
     notice_version: c.notice_version,
   }));
 }
@@ -85,6 +90,7 @@ function recordedView(changes: readonly RecordedChange[]): JsonValue[] {
     channel: c.channel,
     action: c.action,
     occurred_at: c.occurredAt.toISOString(),
+    effective_at: c.effectiveAt.toISOString(),
     applied: c.applied,
   }));
 }
@@ -133,6 +139,7 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
                 reason: Nullable(Type.String()),
                 occurred_at: Timestamp,
                 recorded_at: Timestamp,
+                effective_at: Timestamp,
                 retain_until: Nullable(Timestamp),
               }),
             ),
@@ -154,7 +161,7 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
       schema: {
         summary: 'Grant or withdraw consent per purpose and channel (N1, N3, N4, N12, N13)',
         description:
-          'Each change is appended to the ledger with its evidence. A change that occurred before the current state is recorded but does not override it; on equal times a withdrawal wins. Grants must name the notice version shown.',
+          'Each change is appended to the ledger with its evidence. A change takes effect at the earlier of its occurred_at and when the server records it (an occurred_at ahead of the server counts from the recording); a change taking effect before the current state is recorded but does not override it; on equal times a withdrawal wins. Grants must name the notice version shown.',
         tags: ['consents'],
         params: ClientNumberParams,
         headers: IdempotencyHeaders,
@@ -197,7 +204,6 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
     async (request, reply) => {
       const person = await requireRecipient(db, request.params.clientNumber);
       const actor = actorOf(request);
-      const now = new Date();
       const body = request.body;
       const result = await withIdempotency(
         db,
@@ -211,7 +217,8 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
               purpose: c.purpose as PurposeT,
               channel: c.channel as ChannelT,
               action: c.action,
-              occurredAt: c.occurred_at === undefined ? now : new Date(c.occurred_at),
+              // absent: now, by the database's clock
+              ...(c.occurred_at === undefined ? {} : { occurredAt: new Date(c.occurred_at) }),
             })),
             source: body.source as ConsentSource,
             actor,
@@ -289,7 +296,7 @@ export function registerConsentRoutes(app: TypedApp, ctx: HttpContext): void {
           const recorded = await endAllGrants(trx, config.pseudonymSecret, {
             recipientId: person.id,
             action: 'lapse',
-            occurredAt: body.occurred_at === undefined ? new Date() : new Date(body.occurred_at),
+            ...(body.occurred_at === undefined ? {} : { occurredAt: new Date(body.occurred_at) }),
             ...(body.purposes ? { purposes: body.purposes as PurposeT[] } : {}),
             ...(body.channels ? { channels: body.channels as ChannelT[] } : {}),
             source: 'api',

@@ -15,3 +15,13 @@ export function consentBlockReasonSql(recipient: string, consent: string): RawBu
     WHEN ${sql.ref(`${consent}.status`)} IS DISTINCT FROM 'granted' THEN 'no_consent'
   END`;
 }
+
+/**
+ * SQL twin of `supersedes` for `INSERT INTO consents AS c ... ON CONFLICT DO UPDATE ... WHERE`: the
+ * arriving state replaces the row when it takes effect later, or at the same instant as a withdrawal
+ * or lapse against a grant. `effective_at` is LEAST(occurred_at, recorded_at) on both sides, a
+ * generated column (migrations/0018). Every writer of `consents` uses this text (ledger.ts, and the
+ * import's merge-sql.ts), so the rule has one spelling.
+ */
+export const SUPERSEDES_ON_CONFLICT =
+  "(excluded.effective_at, excluded.status <> 'granted') > (c.effective_at, c.status <> 'granted')";

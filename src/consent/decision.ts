@@ -38,28 +38,40 @@ export function consentDecision(status: ConsentStatus | null | undefined, marker
 
 export interface StatePoint {
   readonly status: ConsentStatus;
-  readonly occurredAt: Date;
+  /** When the change that decided the state took effect (`effectiveAt`). */
+  readonly effectiveAt: Date;
 }
 
 /**
- * Does an arriving event replace the current state (N13)? Only when it occurred later; on equal
- * times a withdrawal or lapse beats a grant. Events arriving out of order are still recorded in the
- * ledger, they just do not override newer state.
+ * When a consent change takes effect (N12, N13): the earlier of when it happened (`occurredAt`, the
+ * client's or operator's word) and when the database recorded it (`recordedAt`, its transaction's
+ * time). A grant dated ahead of the server counts from its recording, so a fast client clock cannot
+ * outrank the withdrawal that follows it; a withdrawal received yesterday and entered today counts
+ * from yesterday. The database computes the same (`effective_at`, migrations/0018).
+ */
+export function effectiveAt(occurredAt: Date, recordedAt: Date): Date {
+  return occurredAt.getTime() <= recordedAt.getTime() ? occurredAt : recordedAt;
+}
+
+/**
+ * Does an arriving change replace the current state (N13)? Only when it takes effect later; at the
+ * same instant a withdrawal or lapse beats a grant. Changes arriving out of order are still recorded
+ * in the ledger, they just do not override a state that took effect later.
  */
 export function supersedes(current: StatePoint | undefined, incoming: StatePoint): boolean {
   if (current === undefined) return true;
-  const a = incoming.occurredAt.getTime();
-  const b = current.occurredAt.getTime();
+  const a = incoming.effectiveAt.getTime();
+  const b = current.effectiveAt.getTime();
   return a > b || (a === b && current.status === 'granted' && incoming.status !== 'granted');
 }
 
-/** The state that a sequence of events leaves, applied in arrival order. */
+/** The state that a sequence of recorded events leaves, applied in arrival order. */
 export function foldEvents(
-  events: readonly { action: ConsentAction; occurredAt: Date }[],
+  events: readonly { action: ConsentAction; occurredAt: Date; recordedAt: Date }[],
 ): StatePoint | undefined {
   let state: StatePoint | undefined;
   for (const e of events) {
-    const next = { status: STATUS_OF[e.action], occurredAt: e.occurredAt };
+    const next = { status: STATUS_OF[e.action], effectiveAt: effectiveAt(e.occurredAt, e.recordedAt) };
     if (supersedes(state, next)) state = next;
   }
   return state;

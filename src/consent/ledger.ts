@@ -6,6 +6,7 @@ import type { Db } from '../db/database.js';
 import type { Channel, ConsentSource, Purpose } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
+import { SUPERSEDES_ON_CONFLICT } from './consent.sql.js';
 import { type ConsentAction, type ConsentStatus, STATUS_OF } from './decision.js';
 import { NoticeCache } from './notice-cache.js';
 
@@ -13,14 +14,22 @@ import { NoticeCache } from './notice-cache.js';
  * The consent ledger (N1, N11-N13). Every change is appended to consent_events as evidence, and the
  * current state in consents is updated in the same transaction by the ordering rule of `supersedes`
  * (decision.ts), expressed here as the ON CONFLICT ... WHERE of the upsert so that concurrent writers
- * for one person serialise on the row and still end in the latest-occurring state.
+ * for one person serialise on the row and still end in the state that took effect last. A change
+ * takes effect at the earlier of when it occurred and when the database recorded it (`effective_at`,
+ * computed by the database), so a fast client clock cannot outrank a later withdrawal.
  */
 
 export interface ConsentChange {
   readonly purpose: Purpose;
   readonly channel: Channel;
   readonly action: ConsentAction;
-  readonly occurredAt: Date;
+  /**
+   * When it happened, by someone else's word: the client's clock, the date a request was received,
+   * a file's date. Absent for a change happening now (an unsubscribe, STOP, a withdrawal entered as
+   * it comes in): the database's transaction time is used, the same clock as `recorded_at`, so the
+   * application server's clock plays no part in ordering it.
+   */
+  readonly occurredAt?: Date;
 }
 
 export interface Evidence {
@@ -49,7 +58,9 @@ export interface RecordedChange {
   readonly channel: Channel;
   readonly action: ConsentAction;
   readonly occurredAt: Date;
-  /** false when a newer event already decided the state: recorded, but it changed nothing (N13). */
+  /** When it takes effect: the earlier of `occurredAt` and when the database recorded it. */
+  readonly effectiveAt: Date;
+  /** false when a change taking effect later already decided the state: recorded, no effect (N13). */
   readonly applied: boolean;
 }
 
@@ -79,7 +90,7 @@ export async function recordConsentChanges(
     }
   }
   input.changes.forEach((c, i) => {
-    if (c.occurredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
+    if (c.occurredAt !== undefined && c.occurredAt.getTime() > Date.now() + FUTURE_TOLERANCE_MS) {
       problems.push({ field: `changes/${i}/occurred_at`, message: 'is in the future' });
     }
   });
@@ -104,7 +115,7 @@ export async function recordConsentChanges(
     const noticeSha256 = isGrant && notice ? notice.sha256 : null;
     // One statement per change: the person (FOR SHARE, the lock an erasure takes: a grant cannot land
     // on someone being erased), the evidence, and the current state by the rule of `supersedes`.
-    const { rows } = await sql<{ id: number; applied: boolean }>`
+    const { rows } = await sql<{ id: number; occurred_at: Date; effective_at: Date; applied: boolean }>`
       WITH person AS (
         SELECT id FROM recipients WHERE id = ${input.recipientId} AND erased_at IS NULL FOR SHARE
       ), event AS (
@@ -112,23 +123,25 @@ export async function recordConsentChanges(
                                     notice_sha256, request_id, ip_hash, user_agent_hash, reason, occurred_at)
         SELECT id, ${change.purpose}, ${change.channel}, ${change.action}, ${input.source}, ${actorHash},
                ${noticeVersion}, ${noticeSha256}, ${input.evidence.requestId ?? null}, ${ipHash},
-               ${userAgentHash}, ${isGrant ? null : (input.reason ?? null)}, ${change.occurredAt}
+               ${userAgentHash}, ${isGrant ? null : (input.reason ?? null)},
+               coalesce(CAST(${change.occurredAt ?? null} AS timestamptz), now())
         FROM person
-        RETURNING id, recipient_id
+        RETURNING id, recipient_id, occurred_at, recorded_at, effective_at
       ), state AS (
-        INSERT INTO consents AS c (recipient_id, purpose, channel, status, source, occurred_at, event_id,
-                                   notice_version)
+        INSERT INTO consents AS c (recipient_id, purpose, channel, status, source, occurred_at, recorded_at,
+                                   event_id, notice_version)
         SELECT recipient_id, ${change.purpose}, ${change.channel}, ${status}, ${input.source},
-               ${change.occurredAt}, id, ${noticeVersion}
+               occurred_at, recorded_at, id, ${noticeVersion}
         FROM event
         ON CONFLICT (recipient_id, purpose, channel) DO UPDATE
         SET status = excluded.status, source = excluded.source, occurred_at = excluded.occurred_at,
-            event_id = excluded.event_id, notice_version = excluded.notice_version, updated_at = now()
-        WHERE excluded.occurred_at > c.occurred_at
-           OR (excluded.occurred_at = c.occurred_at AND c.status = 'granted' AND excluded.status <> 'granted')
+            recorded_at = excluded.recorded_at, event_id = excluded.event_id,
+            notice_version = excluded.notice_version, updated_at = now()
+        WHERE ${sql.raw(SUPERSEDES_ON_CONFLICT)}
         RETURNING 1
       )
-      SELECT event.id, EXISTS (SELECT 1 FROM state) AS applied FROM event
+      SELECT event.id, event.occurred_at, event.effective_at, EXISTS (SELECT 1 FROM state) AS applied
+      FROM event
     `.execute(trx);
     const event = rows[0];
     if (event === undefined) throw new NotFoundError('recipient');
@@ -137,7 +150,8 @@ export async function recordConsentChanges(
       purpose: change.purpose,
       channel: change.channel,
       action: change.action,
-      occurredAt: change.occurredAt,
+      occurredAt: event.occurred_at,
+      effectiveAt: event.effective_at,
       applied: event.applied,
     };
   }
@@ -148,7 +162,17 @@ export async function recordConsentChanges(
 export async function currentConsents(db: Db, recipientId: number) {
   return db
     .selectFrom('consents')
-    .select(['purpose', 'channel', 'status', 'source', 'occurred_at', 'notice_version', 'updated_at'])
+    .select([
+      'purpose',
+      'channel',
+      'status',
+      'source',
+      'occurred_at',
+      'recorded_at',
+      'effective_at',
+      'notice_version',
+      'updated_at',
+    ])
     .where('recipient_id', '=', recipientId)
     .orderBy('purpose')
     .orderBy('channel')
@@ -171,6 +195,7 @@ export async function consentHistory(db: Db, recipientId: number) {
       'reason',
       'occurred_at',
       'recorded_at',
+      'effective_at',
       'retain_until',
     ])
     .where('recipient_id', '=', recipientId)
@@ -184,11 +209,15 @@ export async function endAllGrants(
   pseudonymSecret: string,
   input: Omit<RecordInput, 'changes' | 'noticeVersion'> & {
     action: 'withdraw' | 'lapse';
-    occurredAt: Date;
+    /** Absent: now, by the database's clock (see `ConsentChange.occurredAt`). */
+    occurredAt?: Date;
     channels?: readonly Channel[];
     purposes?: readonly Purpose[];
   },
 ): Promise<RecordedChange[]> {
+  // The person before the consent rows, the order of every other writer (the ledger's statement, the
+  // import, an erasure); the other way round, a STOP racing an import of the same person deadlocked.
+  await trx.selectFrom('recipients').select('id').where('id', '=', input.recipientId).forShare().execute();
   let query = trx
     .selectFrom('consents')
     .select(['purpose', 'channel'])
@@ -204,7 +233,7 @@ export async function endAllGrants(
       purpose: c.purpose,
       channel: c.channel,
       action: input.action,
-      occurredAt: input.occurredAt,
+      ...(input.occurredAt !== undefined ? { occurredAt: input.occurredAt } : {}),
     })),
   });
 }

@@ -55,7 +55,7 @@ export async function erasePerson(
   if (unlocked?.client_number) await lockClientNumber(trx, ctx.pseudonymSecret, unlocked.client_number);
   const person = await lockLivePerson(trx, recipientId);
   const now = new Date();
-  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'erasure', now);
+  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'erasure');
 
   const messageEvents = await trx
     .deleteFrom('message_events')

@@ -77,7 +77,7 @@ export async function objectToMarketing(
 ): Promise<MarkerResult & { withdrawn: number }> {
   const person = await lockLivePerson(trx, recipientId);
   const now = new Date();
-  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'objection', now);
+  const withdrawn = await withdrawAllForRequest(trx, ctx, recipientId, 'objection');
   const changed = person.objected_at === null;
   if (changed) {
     await trx

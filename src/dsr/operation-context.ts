@@ -63,12 +63,11 @@ export function withdrawAllForRequest(
   ctx: DsrOperationContext,
   recipientId: number,
   reason: string,
-  at: Date,
 ) {
+  // now, by the database's clock: a data-subject operation takes effect when it runs
   return endAllGrants(trx, ctx.pseudonymSecret, {
     recipientId,
     action: 'withdraw',
-    occurredAt: at,
     source: 'operator',
     actor: ctx.actor,
     evidence: ctx.requestId === undefined ? {} : { requestId: ctx.requestId },

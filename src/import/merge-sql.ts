@@ -1,3 +1,4 @@
+import { SUPERSEDES_ON_CONFLICT } from '../consent/consent.sql.js';
 import { PERSON_COLUMNS } from './staging.js';
 
 /**
@@ -7,8 +8,9 @@ import { PERSON_COLUMNS } from './staging.js';
  *
  * The consent part is the ledger's rule (src/consent/ledger.ts, `supersedes` in decision.ts) done
  * for many events at once: of one batch's new events per person x purpose x channel, the one that
- * occurred last wins, a withdrawal beating a grant at the same instant; it replaces the current state
- * only when it is later than that state (or ties it as a withdrawal against a grant).
+ * takes effect last wins (`effective_at`: the earlier of when it occurred and when it was recorded),
+ * a withdrawal beating a grant at the same instant; it replaces the current state only when it takes
+ * effect later than that state (or ties it as a withdrawal against a grant).
  */
 
 /**
@@ -134,22 +136,23 @@ export const RECORD_CONSENTS_SQL = `
            CASE WHEN action = 'grant' THEN NULL ELSE 'import' END, occurred_at
     FROM fresh
     ORDER BY recipient_id, purpose, channel, occurred_at
-    RETURNING id, recipient_id, purpose, channel, action, occurred_at, notice_version
+    RETURNING id, recipient_id, purpose, channel, action, occurred_at, recorded_at, effective_at, notice_version
   ), latest AS (
     SELECT DISTINCT ON (recipient_id, purpose, channel) *
     FROM recorded
-    ORDER BY recipient_id, purpose, channel, occurred_at DESC, (action = 'grant'), id DESC
+    ORDER BY recipient_id, purpose, channel, effective_at DESC, (action = 'grant'), id DESC
   ), applied AS (
-    INSERT INTO consents AS c (recipient_id, purpose, channel, status, source, occurred_at, event_id, notice_version)
+    INSERT INTO consents AS c (recipient_id, purpose, channel, status, source, occurred_at, recorded_at, event_id,
+                               notice_version)
     SELECT recipient_id, purpose, channel,
            CASE action WHEN 'grant' THEN 'granted' WHEN 'withdraw' THEN 'withdrawn' ELSE 'lapsed' END,
-           'import', occurred_at, id, notice_version
+           'import', occurred_at, recorded_at, id, notice_version
     FROM latest
     ON CONFLICT (recipient_id, purpose, channel) DO UPDATE
     SET status = excluded.status, source = excluded.source, occurred_at = excluded.occurred_at,
-        event_id = excluded.event_id, notice_version = excluded.notice_version, updated_at = now()
-    WHERE excluded.occurred_at > c.occurred_at
-       OR (excluded.occurred_at = c.occurred_at AND c.status = 'granted' AND excluded.status <> 'granted')
+        recorded_at = excluded.recorded_at, event_id = excluded.event_id, notice_version = excluded.notice_version,
+        updated_at = now()
+    WHERE ${SUPERSEDES_ON_CONFLICT}
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM pg_temp.import_consents)::int AS staged,

@@ -49,7 +49,8 @@ export function registerBounceRoutes(app: TypedApp, ctx: HttpContext): void {
       }
       const actor = actorOf(request);
       const occurredAt = body.occurred_at === undefined ? new Date() : new Date(body.occurred_at);
-      const eventOccurredAt = occurredAt.getTime() > Date.now() ? new Date() : occurredAt;
+      const dated = body.occurred_at !== undefined && occurredAt.getTime() <= Date.now();
+      const eventOccurredAt = dated ? occurredAt : new Date();
       return db.transaction().execute(async (trx) => {
         const message =
           body.message_id === undefined
@@ -107,7 +108,9 @@ export function registerBounceRoutes(app: TypedApp, ctx: HttpContext): void {
           const recorded = await endAllGrants(trx, config.pseudonymSecret, {
             recipientId: person.id,
             action: 'withdraw',
-            occurredAt: eventOccurredAt,
+            // the provider's date when it gave one (a complaint counts from when it was made), else now
+            // by the database's clock
+            ...(dated ? { occurredAt } : {}),
             channels: ['email'],
             source: 'operator',
             actor,

@@ -54,7 +54,6 @@ async function stop(trx: Db, ctx: HttpContext, requestId: string, recipientId: n
   const recorded = await endAllGrants(trx, ctx.deps.config.pseudonymSecret, {
     recipientId,
     action: 'withdraw',
-    occurredAt: new Date(),
     channels: ['sms'],
     source: 'sms_keyword',
     actor: SMS_KEYWORD_ACTOR,
@@ -83,7 +82,7 @@ async function stop(trx: Db, ctx: HttpContext, requestId: string, recipientId: n
 async function start(trx: Db, ctx: HttpContext, requestId: string, recipientId: number): Promise<number> {
   const stopped = await trx
     .selectFrom('consents')
-    .select(['purpose', 'occurred_at'])
+    .select('purpose')
     .where('recipient_id', '=', recipientId)
     .where('channel', '=', 'sms')
     .where('status', '=', 'withdrawn')
@@ -97,16 +96,11 @@ async function start(trx: Db, ctx: HttpContext, requestId: string, recipientId: 
     ctx.deps.logger.warn({ requestId }, 'sms START ignored: no notice is in force');
     return 0;
   }
-  const now = Date.now();
   const recorded = await recordConsentChanges(trx, ctx.deps.config.pseudonymSecret, {
     recipientId,
-    changes: stopped.map((s) => ({
-      purpose: s.purpose,
-      channel: 'sms' as const,
-      action: 'grant' as const,
-      // strictly after the STOP it undoes (a tie would leave the withdrawal in force)
-      occurredAt: new Date(Math.max(now, s.occurred_at.getTime() + 1)),
-    })),
+    // now by the database's clock, as the STOP was, so it takes effect after the STOP it undoes; only
+    // a START whose transaction began before that STOP's (and waited for it) loses to it
+    changes: stopped.map((s) => ({ purpose: s.purpose, channel: 'sms' as const, action: 'grant' as const })),
     source: 'sms_keyword',
     actor: SMS_KEYWORD_ACTOR,
     noticeVersion: notice.version,

@@ -115,7 +115,6 @@ async function recordLinkWithdrawal(
     const recorded = await endAllGrants(trx, config.pseudonymSecret, {
       recipientId: message.recipient_id,
       action: 'withdraw',
-      occurredAt: new Date(),
       ...(scope === 'this' ? { purposes: [message.purpose], channels: [message.channel] } : {}),
       source: 'unsubscribe_link',
       actor: UNSUBSCRIBE_ACTOR,

@@ -1,4 +1,4 @@
-import { foldEvents } from '../consent/decision.js';
+import { foldEvents, STATUS_OF } from '../consent/decision.js';
 import type { Db } from '../db/database.js';
 import type { JsonValue } from '../db/schema.js';
 import type { Channel, Purpose } from '../domain/vocabulary.js';
@@ -74,15 +74,23 @@ const day = (d: Date) => d.toISOString();
 async function consentAt(db: Db, person: number, purpose: Purpose, channel: Channel, at: Date) {
   const events = await db
     .selectFrom('consent_events')
-    .select(['action', 'occurred_at', 'recorded_at', 'source'])
+    .select(['action', 'occurred_at', 'recorded_at', 'effective_at', 'source'])
     .where('recipient_id', '=', person)
     .where('purpose', '=', purpose)
     .where('channel', '=', channel)
     .orderBy('id')
     .execute();
   const before = events.filter((e) => e.recorded_at <= at);
-  const state = foldEvents(before.map((e) => ({ action: e.action, occurredAt: e.occurred_at })));
-  const deciding = state && before.findLast((e) => e.occurred_at.getTime() === state.occurredAt.getTime());
+  const state = foldEvents(
+    before.map((e) => ({ action: e.action, occurredAt: e.occurred_at, recordedAt: e.recorded_at })),
+  );
+  // the first to arrive of those taking effect at that instant with that status: a later equal one
+  // does not supersede it
+  const deciding =
+    state &&
+    before.find(
+      (e) => e.effective_at.getTime() === state.effectiveAt.getTime() && STATUS_OF[e.action] === state.status,
+    );
   return { state, source: deciding?.source ?? null, ledgerEvents: events.length };
 }
 
@@ -110,8 +118,8 @@ export async function explainReason(
         };
       }
       return {
-        since: c.state.occurredAt,
-        text: `no consent for ${purpose} on ${channel}: ${c.state.status} since ${day(c.state.occurredAt)}${c.source ? ` (source ${c.source})` : ''}`,
+        since: c.state.effectiveAt,
+        text: `no consent for ${purpose} on ${channel}: ${c.state.status} since ${day(c.state.effectiveAt)}${c.source ? ` (source ${c.source})` : ''}`,
         detail: { consent_status: c.state.status, source: c.source },
       };
     }

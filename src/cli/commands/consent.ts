@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
-import { audit } from '../../audit/audit.js';
-import { endAllGrants } from '../../consent/ledger.js';
+import { recordOperatorWithdrawal } from '../../consent/operator-withdrawal.js';
+import { parseInstant } from '../../domain/instant.js';
 import { CHANNELS, type Channel, PURPOSES, type Purpose } from '../../domain/vocabulary.js';
-import { requireRecipient } from '../../recipients/recipients.repository.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { operatorActor, UsageError, withDeps } from '../with-deps.js';
@@ -11,12 +10,38 @@ const USAGE =
   'consent withdraw CLIENT_NUMBER --reason CODE [--purpose P]... [--channel C]... [--received-at ISO] [--actor NAME]';
 
 /**
+ * `--received-at`: when the request reached us, an ISO 8601 date and time with a zone, not in the
+ * future; the withdrawal counts from then (docs/data-model.md). Absent: now (the database's clock).
+ */
+export function parseReceivedAt(
+  value: string | undefined,
+  now: number,
+): { ok: true; at?: Date } | { ok: false; problem: string } {
+  if (value === undefined) return { ok: true };
+  const ms = parseInstant(value);
+  if (ms === undefined) {
+    return {
+      ok: false,
+      problem: `--received-at: "${value}" is not a date and time with a zone, e.g. 2026-12-07T09:30:00+02:00`,
+    };
+  }
+  if (ms > now) {
+    return {
+      ok: false,
+      problem: `--received-at: ${value} is in the future; give when the request was received`,
+    };
+  }
+  return { ok: true, at: new Date(ms) };
+}
+
+/**
  * N12: a person may withdraw by e-mail. Support staff record it here; it takes effect at once (N13),
- * also for messages already queued (the workers re-check consent before sending).
+ * also for messages already queued (the workers re-check consent before sending), and counts from
+ * `--received-at` (default now): a grant the person made after the request arrived stays in force.
  */
 export const consent: Command = {
   name: 'consent',
-  usage: `${USAGE}\n      record a withdrawal received by e-mail (source operator)`,
+  usage: `${USAGE}\n      record a withdrawal received by e-mail (source operator), counting from --received-at`,
   async run(args, env, out) {
     const [action, ...rest] = args;
     const { values, positionals } = parseArgs({
@@ -46,40 +71,25 @@ export const consent: Command = {
         problems.push(`--purpose: unknown ${badPurpose.join(', ')}; known: ${PURPOSES.join(', ')}`);
       if (badChannel.length)
         problems.push(`--channel: unknown ${badChannel.join(', ')}; known: ${CHANNELS.join(', ')}`);
-      const receivedAt = values['received-at'] === undefined ? new Date() : new Date(values['received-at']);
-      if (Number.isNaN(receivedAt.getTime())) problems.push('--received-at is not a date');
-      if (problems.length > 0) throw new UsageError(problems.join('; '));
-      const actor = operatorActor(values.actor);
-      const recorded = await deps.db.transaction().execute(async (trx) => {
-        const person = await requireRecipient(trx, clientNumber ?? '');
-        const changes = await endAllGrants(trx, deps.config.pseudonymSecret, {
-          recipientId: person.id,
-          action: 'withdraw',
-          occurredAt: receivedAt,
-          ...(purposes.length ? { purposes: purposes as Purpose[] } : {}),
-          ...(channels.length ? { channels: channels as Channel[] } : {}),
-          source: 'operator',
-          actor,
-          evidence: {},
-          reason: values.reason,
-        });
-        await audit(trx, {
-          actor,
-          action: 'consent.withdraw',
-          subjectType: 'recipient',
-          subjectId: person.id,
-          recipientId: person.id,
-          ...(values.reason !== undefined ? { reason: values.reason } : {}),
-          details: { withdrawn: changes.map((c) => `${c.purpose}:${c.channel}`) },
-        });
-        return changes;
+      const received = parseReceivedAt(values['received-at'], Date.now());
+      if (!received.ok) problems.push(received.problem);
+      if (problems.length > 0 || !received.ok) throw new UsageError(problems.join('; '));
+      const receivedAt = received.at;
+      const recorded = await recordOperatorWithdrawal(deps.db, deps.config.pseudonymSecret, {
+        clientNumber: clientNumber ?? '',
+        ...(receivedAt !== undefined ? { receivedAt } : {}),
+        reason: values.reason ?? '',
+        actor: operatorActor(values.actor),
+        purposes: purposes as Purpose[],
+        channels: channels as Channel[],
       });
       if (recorded.length === 0) out.line('nothing to withdraw: no consent in force matched');
       for (const c of recorded)
         out.line(
-          `withdrawn ${c.purpose} on ${c.channel}${c.applied ? '' : ' (a later change already decided it)'}`,
+          `withdrawn ${c.purpose} on ${c.channel}${c.applied ? '' : ' (recorded, but a grant made after the request was received stays in force)'}`,
         );
       out.result({
+        received_at: receivedAt?.toISOString() ?? null,
         withdrawn: recorded.map((c) => ({ purpose: c.purpose, channel: c.channel, applied: c.applied })),
       });
       return EXIT.ok;

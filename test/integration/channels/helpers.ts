@@ -36,6 +36,7 @@ export function smsConfig(baseUrl: string, overrides: Partial<Config['sms']> = {
     apiBaseUrl: baseUrl,
     optOutText: 'STOP uz 1234',
     ratePerSecond: 10,
+    senderMps: 10,
     ...overrides,
   };
 }

@@ -26,6 +26,21 @@ describe('a process with bad configuration', () => {
     expect(result.stdout).toBe('');
   });
 
+  it('refuses to start the SMS worker with a rate above the sender throughput, naming the key', async () => {
+    const result = await runConsentcast(['sms'], {
+      ...exampleEnv(),
+      TWILIO_SENDER_MPS: '1',
+      RATE_LIMIT_SMS_PER_SECOND: '10',
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^config error: RATE_LIMIT_SMS_PER_SECOND: 10 is above the sender's throughput, TWILIO_SENDER_MPS=1: /,
+      ),
+    ]);
+    expect(result.stdout).toBe('');
+  });
+
   it('is refused for migrations too when DATABASE_URL is malformed', async () => {
     const result = await runConsentcast(['migrate', 'status'], { DATABASE_URL: 'mysql://x@y/z' });
     expect(result.code).toBe(2);

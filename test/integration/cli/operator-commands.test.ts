@@ -156,6 +156,66 @@ describe('operator commands', () => {
     expect(state).toEqual([{ status: 'withdrawn', source: 'operator' }]);
   });
 
+  it('record a withdrawal received earlier as of --received-at, in the ledger and the audit log (N12)', async () => {
+    const person = await personWithGrants('EMAIL-REQ-2', ['contests/email']);
+    const result = await runConsentcast(
+      [
+        'consent',
+        'withdraw',
+        'EMAIL-REQ-2',
+        '--reason',
+        'email_request',
+        '--received-at',
+        '2026-01-05T09:30:00+02:00',
+        '--actor',
+        'support.janis',
+      ],
+      env,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const event = await t.db
+      .selectFrom('consent_events')
+      .select(['action', 'source', 'occurred_at', 'effective_at'])
+      .where('recipient_id', '=', person.id)
+      .where('action', '=', 'withdraw')
+      .executeTakeFirstOrThrow();
+    expect(event).toEqual({
+      action: 'withdraw',
+      source: 'operator',
+      occurred_at: new Date('2026-01-05T07:30:00Z'),
+      effective_at: new Date('2026-01-05T07:30:00Z'),
+    });
+    const entry = await t.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('action', '=', 'consent.withdraw')
+      .where('recipient_id', '=', person.id)
+      .executeTakeFirstOrThrow();
+    expect(entry.details).toMatchObject({ received_at: '2026-01-05T07:30:00.000Z' });
+  });
+
+  it('refuses a --received-at that is not a date and time with a zone, or in the future, with exit code 2 and nothing recorded', async () => {
+    const person = await personWithGrants('EMAIL-REQ-3', ['contests/email']);
+    const tomorrow = new Date(Date.now() + 24 * 3600_000).toISOString();
+    for (const [value, message] of [
+      ['05.01.2026', /^consent: --received-at: "05\.01\.2026" is not a date and time with a zone, e\.g\. /],
+      [tomorrow, /^consent: --received-at: .* is in the future; give when the request was received$/],
+    ] as const) {
+      const result = await runConsentcast(
+        ['consent', 'withdraw', 'EMAIL-REQ-3', '--reason', 'email_request', '--received-at', value],
+        env,
+      );
+      expect(result.code, value).toBe(2);
+      expect(result.stderr.trim()).toMatch(message);
+    }
+    const state = await t.db
+      .selectFrom('consents')
+      .select('status')
+      .where('recipient_id', '=', person.id)
+      .execute();
+    expect(state).toEqual([{ status: 'granted' }]);
+  });
+
   it('answer an unknown person with exit code 1 and a clear line', async () => {
     const result = await runConsentcast(['consent', 'withdraw', 'NOBODY', '--reason', 'email_request'], env);
     expect(result.code).toBe(1);

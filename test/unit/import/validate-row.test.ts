@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parseInstant } from '../../../src/domain/instant.js';
 import type { SourceRecord } from '../../../src/import/import-row.js';
-import { parseInstant, validateImportRow } from '../../../src/import/validate-row.js';
+import { validateImportRow } from '../../../src/import/validate-row.js';
 
 const notices = new Map([['v1', 'a'.repeat(64)]]);
 const now = Date.parse('2025-06-01T12:00:00Z');
