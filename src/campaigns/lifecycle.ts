@@ -1,9 +1,9 @@
 import type { Queue } from 'bullmq';
-import { type Selectable, sql, type Updateable } from 'kysely';
+import { type Selectable, sql, type UpdateObject } from 'kysely';
 import { audit } from '../audit/audit.js';
 import { type Actor, SYSTEM } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
-import type { CampaignsTable, JsonValue } from '../db/schema.js';
+import type { CampaignsTable, Database, JsonValue } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors/conflict-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
@@ -100,7 +100,8 @@ interface Change {
   /** Extra rules (four eyes); throws. */
   readonly check?: (row: CampaignRow, trx: Db) => Promise<void> | void;
   readonly target?: (row: CampaignRow, trx: Db) => Promise<CampaignStatus>;
-  readonly set?: (row: CampaignRow) => Updateable<CampaignsTable>;
+  /** Columns to set; values may be SQL (the database clock after the row lock). */
+  readonly set?: (row: CampaignRow) => UpdateObject<Database, 'campaigns'>;
   /** More writes in the same transaction, after the campaign row changed. */
   readonly also?: (trx: Db, before: CampaignRow, after: CampaignRow) => Promise<Record<string, JsonValue>>;
 }
@@ -455,14 +456,18 @@ export async function testSendCampaign(
   return { ...changed, runId, seeds: list.members };
 }
 
-/** Holds sending: queued messages stay queued and the workers defer them; scheduled ticks are skipped. */
+/**
+ * Holds sending: queued messages stay queued and the workers defer them; scheduled ticks are skipped.
+ * `paused_at` is the database clock once the campaign row is locked (after every claim holding it FOR
+ * SHARE committed), like an emergency stop's `stopped_at`: no claim of the campaign decided after it.
+ */
 export async function pauseCampaign(deps: Deps, id: number, actor: Actor, reason?: string): Promise<Changed> {
   return change(deps.db, id, {
     action: 'pause',
     actor,
     ...options(deps),
     ...(reason !== undefined ? { reason } : {}),
-    set: () => ({ paused_at: new Date() }),
+    set: () => ({ paused_at: sql<Date>`clock_timestamp()` }),
   });
 }
 
