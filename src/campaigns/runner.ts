@@ -6,7 +6,7 @@ import { CHANNELS, type Channel } from '../domain/vocabulary.js';
 import type { Logger } from '../logging/logger.js';
 import { sendJob } from '../queue/send-jobs.js';
 import { clockAt } from '../segmentation/rules.js';
-import { effectivePolicy } from './campaign.js';
+import { effectivePolicy, withSendableChannels } from './campaign.js';
 import { loadCampaign } from './campaigns.repository.js';
 import { markRunStarted, settleCampaigns } from './lifecycle.js';
 import { candidateOffers } from './offers-for-run.js';
@@ -229,11 +229,15 @@ export async function runCampaign(
     throw new RunBusyError(`run ${runId} is held by another runner`);
   }
   const stored = await loadCampaign(db, run.campaign_id);
+  const sendable = withSendableChannels(stored, deps.config.channels);
   // A test send goes to the seed list only; it leaves the campaign's status alone (lifecycle.ts).
-  const campaign = run.trigger === 'test' ? { ...stored, audience: await testSendAudience(db) } : stored;
+  const campaign = run.trigger === 'test' ? { ...sendable, audience: await testSendAudience(db) } : sendable;
   if (run.trigger !== 'test') await markRunStarted(db, campaign.id, run.id);
   const runRef = { id: run.id, campaignId: campaign.id, purpose: campaign.purpose };
   const log = logger.child({ runId, campaignId: campaign.id });
+  const disabled = stored.channels.filter((c) => !campaign.channels.includes(c));
+  if (disabled.length > 0)
+    log.warn({ channels: disabled }, 'channels not enabled (CHANNELS) are left out of the run');
 
   // Chunks that were written but whose jobs may not have reached Redis.
   if (run.enqueued_through_recipient_id < run.checkpoint_recipient_id) {

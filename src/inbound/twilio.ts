@@ -31,14 +31,16 @@ const STATUS_EVENT: Record<string, SmsFinalStatus> = {
 
 /**
  * `X-Twilio-Signature` over the public URL (PUBLIC_BASE_URL + path + query) and the sorted form
- * parameters, with the SMS auth token. Behind a proxy the public URL is what Twilio signed.
+ * parameters, with the SMS auth token. Behind a proxy the public URL is what Twilio signed. Without
+ * SMS (CHANNELS) there is no token, and nothing Twilio posts is accepted.
  */
 export function verifyTwilio(ctx: HttpContext, request: FastifyRequest): boolean {
   const signature = request.headers['x-twilio-signature'];
-  if (typeof signature !== 'string' || signature === '') return false;
+  const sms = ctx.deps.config.sms;
+  if (sms === undefined || typeof signature !== 'string' || signature === '') return false;
   const url = `${ctx.deps.config.http.publicBaseUrl}${request.url}`;
   const params = (request.body ?? {}) as Record<string, string>;
-  return twilio.validateRequest(ctx.deps.config.sms.authToken, signature, url, params);
+  return twilio.validateRequest(sms.authToken, signature, url, params);
 }
 
 function forbidden(reply: FastifyReply): FastifyReply {

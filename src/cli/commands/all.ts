@@ -1,9 +1,17 @@
 import { startCampaignRunner } from '../../campaigns/runner-role.js';
 import { startScheduler } from '../../campaigns/scheduler-role.js';
 import { startMaintenance } from '../../delivery/maintenance-role.js';
+import type { Channel } from '../../domain/vocabulary.js';
 import type { Stop } from '../lifecycle.js';
 import { startApi } from './api.js';
 import { role, type StartRole, startChannelRole } from './roles.js';
+
+interface AllRole {
+  readonly name: string;
+  readonly start: StartRole;
+  /** A channel's worker: started only when CHANNELS enables the channel. */
+  readonly channel?: Channel;
+}
 
 /**
  * Every role of `consentcast all`, sharing one set of dependencies (one pool, one producer Redis
@@ -12,17 +20,20 @@ import { role, type StartRole, startChannelRole } from './roles.js';
  * sends in flight and maintenance goes last. A new role is one entry here; the scheduler
  * comes after the campaign runner (it produces runs for it).
  */
-export const ALL_ROLES: readonly { readonly name: string; readonly start: StartRole }[] = [
+export const ALL_ROLES: readonly AllRole[] = [
   { name: 'maintenance', start: startMaintenance },
-  { name: 'email', start: startChannelRole('email') },
-  { name: 'sms', start: startChannelRole('sms') },
-  { name: 'push', start: startChannelRole('push') },
+  { name: 'email', start: startChannelRole('email'), channel: 'email' },
+  { name: 'sms', start: startChannelRole('sms'), channel: 'sms' },
+  { name: 'push', start: startChannelRole('push'), channel: 'push' },
   { name: 'campaign-runner', start: startCampaignRunner },
   { name: 'scheduler', start: startScheduler },
   { name: 'api', start: startApi },
 ];
 
-/** Starts every role of ALL_ROLES; if one fails to start, those already started are stopped again. */
+/**
+ * Starts every role of ALL_ROLES — a channel's worker only when CHANNELS enables the channel; if one
+ * fails to start, those already started are stopped again.
+ */
 export const startAll: StartRole = async (deps) => {
   const started: { name: string; stop: Stop }[] = [];
   // Every started role is stopped even when one of them fails to; the failure is reported at the end.
@@ -38,6 +49,7 @@ export const startAll: StartRole = async (deps) => {
     if (failed.length > 0) throw new Error(`roles did not stop cleanly: ${failed.join(', ')}`);
   };
   for (const r of ALL_ROLES) {
+    if (r.channel !== undefined && !deps.config.channels.includes(r.channel)) continue;
     try {
       started.push({ name: r.name, stop: await r.start(deps) });
     } catch (err) {

@@ -7,6 +7,7 @@ import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../delivery/worke
 import { buildDeps, type Deps } from '../../deps.js';
 import type { Channel } from '../../domain/vocabulary.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
+import { noArguments } from '../arguments.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { runUntilSignal, type Stop } from '../lifecycle.js';
@@ -33,15 +34,31 @@ function withMetricsListener(start: StartRole): StartRole {
   };
 }
 
-/** A long-lived process role: configuration, dependencies, start, then stop on SIGTERM. */
-export function role(name: string, usage: string, start: StartRole): Command {
+/**
+ * A long-lived process role: configuration, dependencies, start, then stop on SIGTERM. A channel
+ * role (`channel`) refuses to start when CHANNELS leaves its channel out: it would have nothing to
+ * send, and no provider settings to send with.
+ */
+export function role(name: string, usage: string, start: StartRole, channel?: Channel): Command {
   return {
     name,
     usage,
-    async run(_args, env, out) {
+    async run(args, env, out) {
+      noArguments(args);
       const loaded = loadConfig(env);
       if (!loaded.ok) {
         out.error(formatProblems(loaded.problems));
+        return EXIT.usage;
+      }
+      if (channel !== undefined && !loaded.config.channels.includes(channel)) {
+        out.error(
+          formatProblems([
+            {
+              key: 'CHANNELS',
+              message: `${channel} is not enabled (CHANNELS=${loaded.config.channels.join(',')}): the ${name} role has nothing to send`,
+            },
+          ]),
+        );
         return EXIT.usage;
       }
       const deps = buildDeps(loaded.config, { role: name });
@@ -59,18 +76,21 @@ export const maintenance = role(
 /** The channel worker of one channel with the configured lease, concurrency and rate. */
 export function startChannelRole(channel: Channel): StartRole {
   return async (deps) => {
+    const settings = deps.config[channel];
+    // run() and startAll() start only enabled channels: this is a fault of ours, not a configuration
+    if (settings === undefined) throw new Error(`the ${channel} channel is not enabled (CHANNELS)`);
     const { stop } = startChannelWorker(deps, channel, createChannelSender(channel, deps.config), {
       ...DEFAULT_WORKER_OPTIONS,
       leaseSeconds: deps.config.policy.sendLeaseSeconds,
       concurrency: deps.config.policy.workerConcurrency,
-      ratePerSecond: deps.config[channel].ratePerSecond,
+      ratePerSecond: settings.ratePerSecond,
     });
     return stop;
   };
 }
 
 function channelRole(channel: Channel, what: string): Command {
-  return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel));
+  return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel), channel);
 }
 
 export const emailWorker = channelRole(

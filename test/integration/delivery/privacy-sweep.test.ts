@@ -232,7 +232,11 @@ describe('no personal data in Redis or in the logs after a campaign with failure
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params),
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(
+            api.config.sms?.authToken ?? '',
+            url,
+            params,
+          ),
         },
         body: new URLSearchParams(params).toString(),
       });
