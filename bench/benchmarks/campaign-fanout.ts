@@ -6,7 +6,7 @@ import pg from 'pg';
 import { parseCampaign } from '../../src/campaigns/campaign.js';
 import { createCampaign } from '../../src/campaigns/campaigns.repository.js';
 import { runCampaign } from '../../src/campaigns/runner.js';
-import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../src/queue/queues.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createDb, createPool } from '../../src/db/database.js';

@@ -12,7 +12,7 @@ import type RequestClient from 'twilio/lib/base/RequestClient.js';
 import { parseCampaign } from '../../src/campaigns/campaign.js';
 import { createCampaign } from '../../src/campaigns/campaigns.repository.js';
 import { runCampaign } from '../../src/campaigns/runner.js';
-import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../src/queue/queues.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
 import { SANDBOX_ACCESS_TOKEN } from '../../src/channels/push/push-provider.js';
 import { createChannelSender } from '../../src/channels/senders.js';

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { previewCampaign } from '../../../src/campaigns/preview.js';
 import { RunBusyError, runCampaign } from '../../../src/campaigns/runner.js';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
 import { defineCampaign, runNow, runsQueue } from '../../support/campaigns.js';
 import { seedAudience, seedOffer, suppressionHash } from '../../support/seed.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { type Config, loadConfig } from '../../../src/config/config.js';
 import type { Channel } from '../../../src/domain/vocabulary.js';
 import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
 import { signLink } from '../../../src/links/tokens.js';
 import { sendJobId } from '../../../src/queue/send-jobs.js';

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { claimBatch } from '../../../src/delivery/claim.js';
 import { markHandoff } from '../../../src/delivery/handoff.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
