@@ -2,7 +2,7 @@ import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import type { Db } from '../db/database.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { actorOf } from '../http/auth.js';
 import { Channel, ERROR_RESPONSES, Nullable, Purpose, Timestamp } from '../http/schemas.js';
 import { type CampaignInput, parseCampaign } from './campaign.js';

@@ -4,7 +4,7 @@ import type { Scope } from '../auth/scopes.js';
 import { CHANNELS, LOCALES, type Purpose as PurposeT } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { actorOf } from '../http/auth.js';
 import { ERROR_RESPONSES, Locale, Nullable, Purpose, Timestamp } from '../http/schemas.js';
 import { OFFER_STATUSES, type Offer, type OfferStatus } from './offer.js';

@@ -3,7 +3,7 @@ import { audit } from '../audit/audit.js';
 import { endAllGrants } from '../consent/ledger.js';
 import { keyedHash, normaliseEmail } from '../crypto/pseudonym.js';
 import { ValidationError } from '../errors/validation-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { actorOf } from '../http/auth.js';
 import { ERROR_RESPONSES, IsoDateTime } from '../http/schemas.js';
 import { recordMessageEvent } from './events.js';

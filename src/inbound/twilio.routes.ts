@@ -6,7 +6,7 @@ import type { Actor } from '../auth/actor.js';
 import { endAllGrants, recordConsentChanges } from '../consent/ledger.js';
 import { normalisePhone } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { currentNotice } from '../notices/notices.repository.js';
 import { recordMessageEvent } from './events.js';
 import { keywordOf } from './sms-keywords.js';
