@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { HttpContext, TypedApp } from '../http/context.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ERROR_RESPONSES, IsoDateTime, Nullable } from '../http/schemas.js';
 import { RecipientBody } from '../recipients/recipient-body.js';
 import type { DsrRequestRow } from './dsr.repository.js';

@@ -37,7 +37,11 @@ export interface BounceOutcome {
  * (by its keyed hash, so the suppression outlives an erasure); a complaint also withdraws every e-mail
  * consent of the person; the message, when named, gets a `bounced` or `complained` event. Audited.
  */
-export async function recordBounce(db: Db, pseudonymSecret: string, report: BounceReport): Promise<BounceOutcome> {
+export async function recordBounce(
+  db: Db,
+  pseudonymSecret: string,
+  report: BounceReport,
+): Promise<BounceOutcome> {
   const { actor, requestId } = report;
   const now = new Date();
   // The provider's date when it gave one not ahead of us (a complaint counts from when it was made).
@@ -46,7 +50,8 @@ export async function recordBounce(db: Db, pseudonymSecret: string, report: Boun
       ? report.occurredAt
       : undefined;
   return db.transaction().execute(async (trx) => {
-    const message = report.messageId === undefined ? undefined : await findEmailMessage(trx, report.messageId);
+    const message =
+      report.messageId === undefined ? undefined : await findEmailMessage(trx, report.messageId);
     const email = report.email === undefined ? undefined : normaliseEmail(report.email);
     const person = message
       ? await findLiveRecipientById(trx, message.recipient_id)

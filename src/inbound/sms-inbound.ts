@@ -85,7 +85,12 @@ async function start(trx: Db, deps: KeywordDeps, requestId: string, recipientId:
 export async function applySmsKeyword(
   db: Db,
   deps: KeywordDeps,
-  input: { readonly phone: string; readonly keyword: Keyword; readonly requestId: string; readonly providerEventId: string },
+  input: {
+    readonly phone: string;
+    readonly keyword: Keyword;
+    readonly requestId: string;
+    readonly providerEventId: string;
+  },
 ): Promise<{ people: number; events: number }> {
   const { keyword, requestId } = input;
   return db.transaction().execute(async (trx) => {

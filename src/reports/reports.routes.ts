@@ -1,8 +1,8 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { audit } from '../audit/audit.js';
-import type { HttpContext, TypedApp } from '../http/context.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { Channel, ERROR_RESPONSES, Nullable, Timestamp } from '../http/schemas.js';
 import { explainPerson } from './explain.js';
 import {

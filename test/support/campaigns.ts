@@ -7,10 +7,10 @@ import {
 } from '../../src/campaigns/campaigns.repository.js';
 import { approveCampaign, submitCampaign } from '../../src/campaigns/lifecycle.js';
 import { type RunOutcome, runCampaign } from '../../src/campaigns/runner.js';
-import { queueOf, sendQueuesOf } from '../../src/queue/queues.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
 import type { Deps } from '../../src/deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../../src/queue/names.js';
+import { queueOf, sendQueuesOf } from '../../src/queue/queues.js';
 
 export async function defineCampaign(deps: Deps, input: CampaignInput): Promise<StoredCampaign> {
   const parsed = parseCampaign(input, deps.config.policy);

@@ -144,7 +144,9 @@ describe('the process roles', () => {
   });
 
   it('look queues up through queueOf, not deps.queues.get and a throw of their own', () => {
-    const lookups = FILES.filter((file) => file !== 'src/queue/queues.ts' && /\.queues\.get\(/.test(text(file)));
+    const lookups = FILES.filter(
+      (file) => file !== 'src/queue/queues.ts' && /\.queues\.get\(/.test(text(file)),
+    );
     expect(lookups).toEqual([]);
   });
 });
