@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CampaignInput, parseCampaign } from '../../campaigns/campaign.js';
+import { campaignViews } from '../../campaigns/campaign-view.js';
 import { createCampaign, loadCampaign } from '../../campaigns/campaigns.repository.js';
-import { campaignViews } from '../../campaigns/campaigns.routes.js';
 import {
   approveCampaign,
   type CampaignRow,

@@ -1,19 +1,16 @@
-import { startCampaignRunner } from '../../campaigns/runner-role.js';
-import { startScheduler } from '../../campaigns/scheduler-role.js';
-import { createChannelSender } from '../../channels/senders.js';
 import { formatProblems, loadConfig } from '../../config/config.js';
-import { startMaintenance } from '../../delivery/maintenance-role.js';
-import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../delivery/worker.js';
-import { buildDeps, type Deps } from '../../deps.js';
+import { buildDeps } from '../../deps.js';
 import type { Channel } from '../../domain/vocabulary.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
+import { startCampaignRunner } from '../../roles/campaign-runner.js';
+import { startChannelRole } from '../../roles/channel.js';
+import { startMaintenance } from '../../roles/maintenance.js';
+import type { StartRole } from '../../roles/role.js';
+import { startScheduler } from '../../roles/scheduler.js';
 import { noArguments } from '../arguments.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { runUntilSignal, type Stop } from '../lifecycle.js';
-
-/** Starts a role in a process whose dependencies are built: returns its graceful stop. */
-export type StartRole = (deps: Deps) => Promise<Stop>;
+import { runUntilSignal } from '../lifecycle.js';
 
 /**
  * The role, plus its own `GET /metrics` listener when METRICS_PORT is set (docs/operations.md); the
@@ -72,22 +69,6 @@ export const maintenance = role(
   'maintenance                         reconcile messages (lost leases, lost jobs), revive stuck runs, retention daily',
   startMaintenance,
 );
-
-/** The channel worker of one channel with the configured lease, concurrency and rate. */
-export function startChannelRole(channel: Channel): StartRole {
-  return async (deps) => {
-    const settings = deps.config[channel];
-    // run() and startAll() start only enabled channels: this is a fault of ours, not a configuration
-    if (settings === undefined) throw new Error(`the ${channel} channel is not enabled (CHANNELS)`);
-    const { stop } = startChannelWorker(deps, channel, createChannelSender(channel, deps.config), {
-      ...DEFAULT_WORKER_OPTIONS,
-      leaseSeconds: deps.config.policy.sendLeaseSeconds,
-      concurrency: deps.config.policy.workerConcurrency,
-      ratePerSecond: settings.ratePerSecond,
-    });
-    return stop;
-  };
-}
 
 function channelRole(channel: Channel, what: string): Command {
   return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel), channel);

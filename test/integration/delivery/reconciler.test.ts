@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { claimBatch } from '../../../src/delivery/claim.js';
 import { markHandoff } from '../../../src/delivery/handoff.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { campaignReport } from '../../../src/reports/report.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
