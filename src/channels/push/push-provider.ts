@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { type Credential, cert, deleteApp, initializeApp } from 'firebase-admin/app';
-import { getMessaging } from 'firebase-admin/messaging';
+import { type Credential, cert } from 'firebase-admin/app';
 import type { PushConfig } from '../../config/config.js';
-import { accepted, type SendResult } from '../send-result.js';
+import { permanent, type SendResult } from '../send-result.js';
+import { cachedAccessToken } from './access-token.js';
 import { classifyFcmFailure, fcmErrorOf } from './classify.js';
 import { combinePushResults, type PushSendResult } from './combine.js';
-import { FcmAgent } from './fcm-agent.js';
-import { SendAttempt, sendAttempts } from './send-attempt.js';
+import { fcmEndpoint, postFcmMessage } from './fcm-request.js';
 
 export type { PushSendResult } from './combine.js';
 
@@ -27,7 +25,7 @@ export interface PushProvider {
 }
 
 export interface PushProviderOptions {
-  /** Deadline of one device's send, token fetch included. firebase-admin's own is 15 s. */
+  /** Deadline of one device's send, token fetch included; an unanswered request is then `unknown`. */
   readonly timeoutMs?: number;
   /** The bearer token sent to FCM_API_BASE_URL (the sandbox's static credential). */
   readonly sandboxAccessToken?: string;
@@ -41,6 +39,7 @@ export interface PushProviderOptions {
 export const DEFAULT_FCM_TIMEOUT_MS = 10_000;
 /** Static bearer token used with FCM_API_BASE_URL; the local fake expects it by default. */
 export const SANDBOX_ACCESS_TOKEN = 'consentcast-sandbox-access-token';
+const FCM_API = new URL('https://fcm.googleapis.com');
 const MAX_TOKENS = 500;
 
 function staticToken(token: string): Credential {
@@ -48,57 +47,52 @@ function staticToken(token: string): Credential {
 }
 
 /**
- * The push provider: firebase-admin's Messaging on its own named app, HTTP/1.1 through FcmAgent
- * (FCM has one global endpoint; there is no region to choose, see docs/residency.md). With
- * FCM_API_BASE_URL the agent connects there and the credential is a static token; otherwise the
- * service account file (read once, here).
+ * The push provider: FCM HTTP v1 `messages:send`, one request per device token, concurrently (FCM
+ * v1 has no batch endpoint; `sendEach` too makes one request per token). FCM has one global
+ * endpoint, there is no region to choose (docs/residency.md); FCM_API_BASE_URL replaces it (the
+ * sandbox, with a static token), otherwise the service account file is read once, here.
  *
- * One `send()` per device token, concurrently, rather than `sendEach`: FCM v1 has no batch
- * endpoint, so `sendEach` also makes one HTTP request per token; separate sends give each request
- * its own SendAttempt, which is what stops the SDK's re-sends and classifies each answer.
+ * firebase-admin gives the credential and the access token, and nothing else. Its `send()` cannot
+ * be kept from sending a message twice through anything it supports: its HTTP client re-sends
+ * after ECONNRESET and its own timeout (the message may well have arrived) and after a 503, with
+ * no switch; its host is hard-coded, and the hook we used to reach the request
+ * (`enableLegacyHttpTransport()` with an agent that refused the second request) is deprecated in
+ * 13.10. So the request is ours (fcm-request.ts): one per send, never repeated but by the caller's
+ * decision, on the outcome `classifyFcmResponse` gives (docs/providers.md).
  */
 export function createPushProvider(config: PushConfig, options: PushProviderOptions = {}): PushProvider {
   const timeoutMs = options.timeoutMs ?? DEFAULT_FCM_TIMEOUT_MS;
-  const target = config.apiBaseUrl === undefined ? undefined : new URL(config.apiBaseUrl);
-  const agent = new FcmAgent(target, {
-    keepAlive: true,
-    // the claim reads at most five live devices of a person (migration 0017)
-    maxSockets: Math.max(128, (options.maxInFlight ?? 0) * 5),
-  });
+  const sandbox = config.apiBaseUrl === undefined ? undefined : new URL(config.apiBaseUrl);
   let credential: Credential;
-  if (target !== undefined) credential = staticToken(options.sandboxAccessToken ?? SANDBOX_ACCESS_TOKEN);
+  if (sandbox !== undefined) credential = staticToken(options.sandboxAccessToken ?? SANDBOX_ACCESS_TOKEN);
   else if (config.credentialsFile !== undefined) credential = cert(config.credentialsFile);
   else throw new Error('push: GOOGLE_APPLICATION_CREDENTIALS or FCM_API_BASE_URL is required');
-  const app = initializeApp(
-    { projectId: config.projectId, credential, httpAgent: agent },
-    `consentcast-push-${randomUUID()}`,
+  const accessToken = cachedAccessToken(credential);
+  // the claim reads at most five live devices of a person (migration 0017): a socket for each
+  const endpoint = fcmEndpoint(
+    sandbox ?? FCM_API,
+    config.projectId,
+    Math.max(128, (options.maxInFlight ?? 0) * 5),
   );
-  const messaging = getMessaging(app);
-  // send() is HTTP/1.1 already; this keeps any sendEach on the same agent instead of HTTP/2.
-  messaging.enableLegacyHttpTransport();
 
   async function sendToDevice(token: string, message: PushMessage): Promise<SendResult> {
-    const attempt = new SendAttempt(timeoutMs);
-    const sent = sendAttempts.run(attempt, () =>
-      messaging.send({
+    if (token === '')
+      return permanent('rejected', 'messaging/invalid-payload', 'fcm: a device token is empty');
+    const body = JSON.stringify({
+      message: {
         token,
         notification: { title: message.title, body: message.body },
         data: { ...message.data },
-      }),
-    );
-    // Whichever answers last is ignored; its rejection must not go unhandled.
-    sent.catch(() => undefined);
+      },
+    });
+    const deadline = AbortSignal.timeout(timeoutMs);
+    let bearer: string;
     try {
-      return await Promise.race([
-        sent.then(
-          (name) => accepted(name),
-          (error: unknown) => classifyFcmFailure(fcmErrorOf(error), attempt.answer()),
-        ),
-        attempt.early,
-      ]);
-    } finally {
-      attempt.finish();
+      bearer = await beforeDeadline(accessToken(), deadline);
+    } catch (error) {
+      return classifyFcmFailure(fcmErrorOf(error), { requestMade: false, written: false });
     }
+    return postFcmMessage(endpoint, bearer, body, deadline);
   }
 
   return {
@@ -112,8 +106,22 @@ export function createPushProvider(config: PushConfig, options: PushProviderOpti
       return combinePushResults(results);
     },
     async close() {
-      await deleteApp(app);
-      agent.destroy();
+      endpoint.agent.destroy();
     },
   };
+}
+
+class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+  readonly code = 'timeout';
+}
+
+/** The access token, unless the send's deadline passes first (then nothing was sent: retry). */
+function beforeDeadline<T>(pending: Promise<T>, deadline: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new DeadlineError('no access token before the deadline'));
+    if (deadline.aborted) onAbort();
+    else deadline.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => deadline.removeEventListener('abort', onAbort));
+  });
 }

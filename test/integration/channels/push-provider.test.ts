@@ -24,6 +24,11 @@ function ref(message: PushMessage): string {
   return message.data.messageId ?? '';
 }
 
+/** The requests the fake received for a message, whatever it answered. */
+function requestsFor(sent: PushMessage): readonly unknown[] {
+  return fakes.fcm.requests.filter((r) => JSON.stringify(r.body).includes(`"messageId":"${ref(sent)}"`));
+}
+
 function message(tokens: readonly string[] = [fcmToken()]): PushMessage {
   nextId += 1;
   return { tokens, title: 'Klix', body: 'Jums -20% atlaide', data: { messageId: String(nextId) } };
@@ -44,7 +49,7 @@ beforeEach(() => {
   fakes.log.clear();
 });
 
-describe('the push provider through firebase-admin against the FCM fake', () => {
+describe('the push provider against the FCM fake', () => {
   it("returns FCM's message name; the fake got the bearer token and the v1 body", async () => {
     const sent = message();
     const result = await push.send(sent);
@@ -99,7 +104,7 @@ describe('the push provider through firebase-admin against the FCM fake', () => 
     expect(result.retryAfterMs).toBe(12_000);
   });
 
-  it('classifies 503 as retry at once, and the SDK does not send the message again', async () => {
+  it('classifies 503 as retry at once, and the client does not send the message again', async () => {
     fakes.fcm.faults.add({ fault: { type: 'error', status: 503, retryAfterSeconds: 30 } });
     const sent = message();
     const started = Date.now();
@@ -112,6 +117,24 @@ describe('the push provider through firebase-admin against the FCM fake', () => 
     expect(fakes.log.entries({ messageId: ref(sent) })).toHaveLength(1);
   });
 
+  it('never sends a message again by itself after a 503 or a reset, even when a second try would succeed', async () => {
+    const cases = [
+      { fault: { type: 'error', status: 503 }, kind: 'retry' },
+      { fault: { type: 'drop' }, kind: 'unknown' },
+    ] as const;
+    for (const { fault, kind } of cases) {
+      fakes.fcm.faults.add({ fault, times: 1 });
+      const sent = message();
+      const result = await push.send(sent);
+
+      expectKind(result, kind);
+      // firebase-admin's client retried both at once (503 without Retry-After: no backoff).
+      await new Promise((r) => setTimeout(r, 300));
+      expect(requestsFor(sent), fault.type).toHaveLength(1);
+      expect(fakes.log.entries({ messageId: ref(sent) })).toHaveLength(1);
+    }
+  });
+
   it('classifies 500 as unknown', async () => {
     fakes.fcm.faults.add({ fault: { type: 'error', status: 500 } });
     const result = await push.send(message());
@@ -119,17 +142,17 @@ describe('the push provider through firebase-admin against the FCM fake', () => 
     expectKind(result, 'unknown');
   });
 
-  it('classifies a dropped answer as unknown; the fake has the message exactly once, as the SDK is kept from re-sending it', async () => {
+  it('classifies a dropped answer as unknown; the fake has the message exactly once, as nothing re-sends it', async () => {
     fakes.fcm.faults.add({ fault: { type: 'drop' } });
     const sent = message();
     const result = await push.send(sent);
 
     expectKind(result, 'unknown');
     expectNoPersonalData({ code: result.code, detail: result.detail }, ...sent.tokens);
-    // firebase-admin retries ECONNRESET by itself; give it the time to try.
+    // firebase-admin's client re-sent after ECONNRESET by itself; give any re-send the time to come.
     await new Promise((r) => setTimeout(r, 300));
     expect(fakes.log.deliveredCount({ messageId: ref(sent) })).toBe(1);
-    expect(fakes.fcm.requests.filter((r) => JSON.stringify(r.body).includes(ref(sent)))).toHaveLength(1);
+    expect(requestsFor(sent)).toHaveLength(1);
   });
 
   it('classifies an answer slower than the timeout as unknown, sent only once', async () => {
