@@ -105,8 +105,9 @@ interface V1Message {
 /**
  * An FCM HTTP v1 fake: `POST /v1/projects/{id}/messages:send` with a bearer token, body
  * `{ message: { token, notification, data } }`; answers 200 `{ name }` or Google's error JSON with
- * `details[0].errorCode`, as its fault rules ask. It is reached through FcmAgent, which connects
- * here while the SDK still addresses fcm.googleapis.com.
+ * `details[0].errorCode`, as its fault rules ask. The push provider reaches it through
+ * FCM_API_BASE_URL (src/channels/push/fcm-request.ts); the bare-SDK baseline of the benchmarks through
+ * firebase-admin's `httpAgent` hook.
  */
 export async function startFcmFake(options: FcmFakeOptions): Promise<FcmFake> {
   const faults = new FaultRules();
