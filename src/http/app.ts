@@ -13,6 +13,7 @@ import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { checkReadiness } from '../health/readiness.js';
 import { registerInbound } from '../inbound/inbound.routes.js';
+import { requestMetrics } from '../metrics/http-metrics.js';
 import { registerOps } from '../ops/ops.routes.js';
 import { registerAuth } from './auth.js';
 import { type OpenApiLike, renderDocsPage } from './docs-page.js';
@@ -93,11 +94,14 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
     ];
   });
 
+  const requests = requestMetrics();
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
