@@ -9,6 +9,9 @@ bash scripts/bootstrap.sh
 # (assigned first: a failing command substitution inside eval would not stop the script)
 services_env=$(bash scripts/services.sh up)
 eval "$services_env"
+# Prometheus's promtool for the metrics and alert-rule tests, unpacked from Debian's package if missing
+PROMTOOL=$(bash scripts/promtool.sh)
+export PROMTOOL
 echo "test: type-check (tsc --noEmit)" >&2
 npx --no-install tsc --noEmit -p .
 echo "test: lint and format (biome ci)" >&2

@@ -6,6 +6,7 @@ import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors/conflict-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
+import { requestMetrics } from '../metrics/http-metrics.js';
 import { registerAuth } from './auth.js';
 import type { HttpContext, TypedApp } from './context.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
@@ -76,11 +77,14 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
     ];
   });
 
+  const requests = requestMetrics();
   app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     request.log.info(
       {
         method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
+        route,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },

@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { Gauge, Registry } from 'prom-client';
 import type { Db } from '../db/database.js';
+import { CHANNELS } from '../domain/vocabulary.js';
 import type { Logger } from '../logging/logger.js';
 import { enableProcessMetrics, processRegistry } from './process-metrics.js';
 
@@ -31,7 +32,13 @@ export interface ApiMetrics {
 }
 
 interface PgSnapshot {
-  readonly messages: readonly { channel: string; status: string; reason: string | null; n: number }[];
+  readonly messages: readonly {
+    channel: string;
+    status: string;
+    reason: string | null;
+    n: number;
+    unresolved: number;
+  }[];
   readonly withdrawals: readonly { source: string; n: number }[];
   readonly stops: readonly { scope: string; open: boolean }[];
   readonly expired: readonly { channel: string; n: number; oldest_seconds: number }[];
@@ -48,8 +55,15 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 async function readPostgres(db: Db, timeoutMs: number): Promise<PgSnapshot> {
   return db.transaction().execute(async (trx) => {
     await sql`SELECT set_config('statement_timeout', ${String(timeoutMs)}, true)`.execute(trx);
-    const messages = await sql<{ channel: string; status: string; reason: string | null; n: number }>`
-      SELECT channel, status, skip_reason AS reason, count(*)::int AS n
+    const messages = await sql<{
+      channel: string;
+      status: string;
+      reason: string | null;
+      n: number;
+      unresolved: number;
+    }>`
+      SELECT channel, status, skip_reason AS reason, count(*)::int AS n,
+             count(*) FILTER (WHERE resolution IS NULL)::int AS unresolved
       FROM messages GROUP BY channel, status, skip_reason
     `.execute(trx);
     const withdrawals = await sql<{ source: string; n: number }>`
@@ -131,6 +145,11 @@ export function createApiMetrics(
     '1 while an emergency stop of the scope (all, email, sms, push) is open: claims refuse (PostgreSQL, on scrape)',
     ['scope'],
   );
+  const unresolved = gauge(
+    'consentcast_messages_indeterminate_unresolved',
+    'Indeterminate messages no operator has resolved yet (sent or not_sent), by channel (PostgreSQL, on scrape)',
+    ['channel'],
+  );
   const expiredLeases = gauge(
     'consentcast_messages_on_expired_lease',
     'Messages still sending whose worker stopped renewing the lease, waiting for the reconciler (PostgreSQL, on scrape)',
@@ -146,6 +165,7 @@ export function createApiMetrics(
     '1 when the last scrape could read the source (redis, postgres), 0 when it failed or timed out',
     ['source'],
   );
+  const pgGauges = [messages, skipped, unresolved, withdrawals, stopOpen, expiredLeases, expiredSince];
   const registry = Registry.merge([own, processRegistry]);
 
   let pg: { at: number; snapshot: Promise<PgSnapshot> } | undefined;
@@ -191,14 +211,16 @@ export function createApiMetrics(
   const refreshPostgres = async (): Promise<void> => {
     try {
       const snapshot = await postgres();
-      for (const g of [messages, skipped, withdrawals, stopOpen, expiredLeases, expiredSince]) g.reset();
+      for (const g of pgGauges) g.reset();
+      for (const channel of CHANNELS) unresolved.set({ channel }, 0);
       for (const m of snapshot.messages) {
         messages.inc({ channel: m.channel, status: m.status }, m.n);
         if (m.status === 'skipped') skipped.inc({ channel: m.channel, reason: m.reason ?? 'unknown' }, m.n);
+        if (m.status === 'indeterminate') unresolved.inc({ channel: m.channel }, m.unresolved);
       }
       for (const w of snapshot.withdrawals) withdrawals.set({ source: w.source }, w.n);
       for (const st of snapshot.stops) stopOpen.set({ scope: st.scope }, st.open ? 1 : 0);
-      for (const channel of ['email', 'sms', 'push']) {
+      for (const channel of CHANNELS) {
         const e = snapshot.expired.find((x) => x.channel === channel);
         expiredLeases.set({ channel }, e?.n ?? 0);
         expiredSince.set({ channel }, e?.oldest_seconds ?? 0);
@@ -206,7 +228,7 @@ export function createApiMetrics(
       up.set({ source: 'postgres' }, 1);
     } catch (err) {
       deps.logger.warn({ err }, 'metrics: message and withdrawal figures unavailable');
-      for (const g of [messages, skipped, withdrawals, stopOpen, expiredLeases, expiredSince]) g.reset();
+      for (const g of pgGauges) g.reset();
       up.set({ source: 'postgres' }, 0);
     }
   };

@@ -1,5 +1,6 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Channel } from '../domain/vocabulary.js';
+import { buildInfo } from './build-info.js';
 
 /**
  * What this process did, counted in memory (docs/operations.md, "Metrics"). One registry per process:
@@ -62,11 +63,34 @@ export const sendMetrics = {
   },
 };
 
+/**
+ * prom-client's defaults include three gauges named like counters (`nodejs_active_handles_total`,
+ * `…_requests_total`, `…_resources_total`): `promtool check metrics` refuses them ("non-counter
+ * metrics should not have _total suffix"), and `rate()` over them would be nonsense. Each is the sum
+ * of its per-type gauge (`nodejs_active_handles{type}`, …), which stays: `sum(nodejs_active_handles)`.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
+
 let defaultsOn = false;
 
-/** Process metrics (CPU, memory, event loop lag, GC, handles) into the process registry; once per process. */
+/**
+ * Process metrics (CPU, memory, event loop lag, GC, handles) and `consentcast_build_info` into the
+ * process registry; once per process.
+ */
 export function enableProcessMetrics(): void {
   if (defaultsOn) return;
   defaultsOn = true;
   collectDefaultMetrics({ register: processRegistry });
+  for (const name of GAUGES_NAMED_LIKE_COUNTERS) processRegistry.removeSingleMetric(name);
+  const info = buildInfo();
+  new Gauge({
+    name: 'consentcast_build_info',
+    help: 'Always 1; the labels say which consentcast version runs on which Node.js',
+    labelNames: ['version', 'node'] as const,
+    registers: [processRegistry],
+  }).set({ version: info.version, node: info.node }, 1);
 }
