@@ -12,8 +12,16 @@ eval "$bootstrap_env"
 services_env=$(bash scripts/services.sh up)
 eval "$services_env"
 # Configuration: .env when present, else the local defaults of .env.example; the services' URLs win.
+# The example's secrets are placeholders that every process refuses: the demo makes its own, new on
+# each run (its database is recreated each run, so nothing hashed or signed with older ones remains).
 set -a
-if [ -f .env ]; then . ./.env; else . ./.env.example; fi
+if [ -f .env ]; then
+  . ./.env
+else
+  . ./.env.example
+  SIGNING_SECRET=$(od -An -vtx1 -N32 /dev/urandom | tr -d ' \n')
+  PSEUDONYM_SECRET=$(od -An -vtx1 -N32 /dev/urandom | tr -d ' \n')
+fi
 services_env=$(bash scripts/services.sh env)
 eval "$services_env"
 set +a

@@ -57,13 +57,17 @@ class DemoError extends Error {
   override readonly name = 'DemoError';
 }
 
-/** The roles' configuration: the caller's, pointed at the demo's database, queues and fakes. */
+/**
+ * The roles' configuration: the caller's, pointed at the demo's database, queues and fakes. Without
+ * the owner's and the administrator's URLs: the demo migrates its database itself, and no role
+ * needs them.
+ */
 function demoEnv(base: Env, db: DemoDatabase, options: DemoOptions, ports: FakePorts): Env {
   const rate = String(options.ratePerSecond);
+  const { DATABASE_OWNER_URL: _owner, PG_ADMIN_URL: _admin, ...roleEnv } = base;
   return {
-    ...base,
+    ...roleEnv,
     DATABASE_URL: db.appUrl,
-    DATABASE_OWNER_URL: db.ownerUrl,
     QUEUE_PREFIX: options.queuePrefix,
     HTTP_HOST: '127.0.0.1',
     HTTP_PORT: String(options.httpPort),

@@ -3,8 +3,8 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { Db } from '../db/database.js';
 import { findSubjectId } from '../dsr/subject.js';
 import { NotFoundError } from '../errors/not-found-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ERROR_RESPONSES, Nullable } from '../http/schemas.js';
 import { type AuditQuery, audit, searchAudit } from './audit.js';
 

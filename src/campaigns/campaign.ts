@@ -131,3 +131,16 @@ export function effectivePolicy(c: CampaignDefinition, policy: Config['policy'])
     ceiling: policy.frequencyCapCeiling,
   };
 }
+
+/**
+ * The campaign as a run (and its preview) sends it: on its channels, in its order, less those this
+ * installation does not send on (CHANNELS). A disabled channel is left out rather than queued for a
+ * worker that never starts; with `first` the next enabled channel serves, and a campaign left with
+ * none selects nobody. Its approval still holds: what is sent is a part of what was approved.
+ */
+export function withSendableChannels<T extends { readonly channels: readonly Channel[] }>(
+  campaign: T,
+  enabled: readonly Channel[],
+): T {
+  return { ...campaign, channels: campaign.channels.filter((c) => enabled.includes(c)) };
+}

@@ -1,10 +1,15 @@
+import { type Selectable, sql } from 'kysely';
 import { audit } from '../audit/audit.js';
 import type { Actor } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
+import type { CampaignsTable } from '../db/schema.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { parseRule } from '../segmentation/rules.js';
 import type { CampaignDefinition, CampaignInput } from './campaign.js';
+
+/** A campaign as stored; its offers are rows of `campaign_offers`. */
+export type CampaignRow = Selectable<CampaignsTable>;
 
 export interface StoredCampaign extends CampaignDefinition {
   readonly id: number;
@@ -139,4 +144,69 @@ export async function loadCampaign(db: Db, id: number): Promise<StoredCampaign> 
     ...(cap ? { frequencyCap: cap } : {}),
     ...(row.send_rate_per_second !== null ? { sendRatePerSecond: row.send_rate_per_second } : {}),
   };
+}
+
+/** The campaign's row as stored, or undefined when there is no such campaign. */
+export async function findCampaignRow(db: Db, id: number): Promise<CampaignRow | undefined> {
+  return db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Campaigns in id order, keyset-paged (`after` an id), of one status or all. */
+export async function listCampaignRows(
+  db: Db,
+  page: { readonly status?: CampaignRow['status']; readonly after?: number; readonly limit: number },
+): Promise<CampaignRow[]> {
+  let query = db.selectFrom('campaigns').selectAll().orderBy('id').limit(page.limit);
+  if (page.status !== undefined) query = query.where('status', '=', page.status);
+  if (page.after !== undefined) query = query.where('id', '>', page.after);
+  return query.execute();
+}
+
+/** The offer ids of each of these campaigns, in offer id order (a campaign without offers is absent). */
+export async function offerIdsByCampaign(
+  db: Db,
+  campaignIds: readonly number[],
+): Promise<Map<number, number[]>> {
+  const byCampaign = new Map<number, number[]>();
+  if (campaignIds.length === 0) return byCampaign;
+  const rows = await db
+    .selectFrom('campaign_offers')
+    .select(['campaign_id', 'offer_id'])
+    .where('campaign_id', 'in', campaignIds)
+    .orderBy('offer_id')
+    .execute();
+  for (const row of rows) {
+    const ids = byCampaign.get(row.campaign_id);
+    if (ids) ids.push(row.offer_id);
+    else byCampaign.set(row.campaign_id, [row.offer_id]);
+  }
+  return byCampaign;
+}
+
+/**
+ * The schedules of the campaigns that have occurrences to come, which the scheduler role mirrors into
+ * BullMQ job schedulers: scheduled, running or paused, not ended, and a once-schedule not yet run.
+ */
+export async function campaignsWithSchedulers(db: Db) {
+  return db
+    .selectFrom('campaigns as c')
+    .select([
+      'c.id',
+      'c.schedule_kind',
+      'c.schedule_at',
+      'c.schedule_cron',
+      'c.schedule_every_seconds',
+      'c.schedule_time_zone',
+      'c.schedule_ends_at',
+    ])
+    .where('c.status', 'in', ['scheduled', 'running', 'paused'])
+    .where('c.schedule_kind', '<>', 'none')
+    .where((eb) =>
+      eb.or([eb('c.schedule_ends_at', 'is', null), eb('c.schedule_ends_at', '>', sql<Date>`now()`)]),
+    )
+    .where(
+      sql<boolean>`NOT (c.schedule_kind = 'once' AND EXISTS (
+        SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.trigger = 'schedule'))`,
+    )
+    .execute();
 }

@@ -1,16 +1,20 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import type { Db } from '../db/database.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
-import { Channel, ERROR_RESPONSES, Nullable, Purpose, Timestamp } from '../http/schemas.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
+import { Channel, ERROR_RESPONSES, Nullable, Purpose } from '../http/schemas.js';
 import { type CampaignInput, parseCampaign } from './campaign.js';
-import { createCampaign, loadCampaign } from './campaigns.repository.js';
+import { CampaignStatusSchema, CampaignView, campaignViewOf, campaignViews } from './campaign-view.js';
+import {
+  type CampaignRow,
+  createCampaign,
+  findCampaignRow,
+  listCampaignRows,
+  loadCampaign,
+} from './campaigns.repository.js';
 import {
   approveCampaign,
-  CAMPAIGN_STATUSES,
-  type CampaignRow,
   cancelCampaign,
   editCampaign,
   pauseCampaign,
@@ -23,13 +27,23 @@ import {
   unscheduleCampaign,
 } from './lifecycle.js';
 import { previewCampaign } from './preview.js';
-import { parseSchedule, scheduleOf, scheduleView } from './schedule.js';
+import { parseSchedule } from './schedule.js';
+
+/**
+ * The campaigns API (docs/campaign-lifecycle.md), in three chapters: the definition (create, list,
+ * read, edit), the lifecycle (four-eyes approval, schedule, pause, cancel) and runs (run now, test
+ * send, preview). The order of registration is the order of the OpenAPI document.
+ */
+export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
+  registerDefinitionRoutes(app, ctx);
+  registerLifecycleRoutes(app, ctx);
+  registerRunRoutes(app, ctx);
+}
 
 const IdParams = Type.Object(
   { id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'the campaign id' }) },
   { additionalProperties: false },
 );
-const Status = Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s)));
 
 const DefinitionFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -106,104 +120,6 @@ const PreviewBody = Nullable(
   ),
 );
 
-const ScheduleView = Nullable(
-  Type.Object({
-    kind: Type.String(),
-    at: Type.Optional(Type.String()),
-    cron: Type.Optional(Type.String()),
-    time_zone: Type.Optional(Type.String()),
-    every_seconds: Type.Optional(Type.Integer()),
-    ends_at: Type.Optional(Nullable(Type.String())),
-  }),
-);
-export const CampaignView = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  purpose: Purpose,
-  status: Status,
-  version: Type.Integer(),
-  approved_version: Nullable(Type.Integer()),
-  approved_by: Nullable(Type.String()),
-  approved_at: Nullable(Timestamp),
-  audience: Type.Unknown(),
-  offer_mode: Type.String(),
-  offer_ids: Type.Array(Type.Integer()),
-  channels: Type.Array(Type.String()),
-  channel_strategy: Type.String(),
-  quiet_hours: Nullable(Type.String()),
-  frequency_cap: Nullable(Type.String()),
-  send_rate_per_second: Nullable(Type.Integer()),
-  schedule: ScheduleView,
-  created_by: Type.String(),
-  updated_by: Nullable(Type.String()),
-  created_at: Timestamp,
-  updated_at: Timestamp,
-  paused_at: Nullable(Timestamp),
-  cancelled_at: Nullable(Timestamp),
-});
-type CampaignViewT = Static<typeof CampaignView>;
-
-const hhmm = (m: number) =>
-  `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
-
-export function campaignView(row: CampaignRow, offerIds: readonly number[]): CampaignViewT {
-  return {
-    id: row.id,
-    name: row.name,
-    purpose: row.purpose,
-    status: row.status,
-    version: row.version,
-    approved_version: row.approved_version,
-    approved_by: row.approved_by,
-    approved_at: row.approved_at,
-    audience: row.audience,
-    offer_mode: row.offer_mode,
-    offer_ids: [...offerIds],
-    channels: row.channels,
-    channel_strategy: row.channel_strategy,
-    quiet_hours:
-      row.quiet_start_minute === null || row.quiet_end_minute === null
-        ? null
-        : `${hhmm(row.quiet_start_minute)}-${hhmm(row.quiet_end_minute)}`,
-    frequency_cap:
-      row.frequency_cap_max === null ? null : `${row.frequency_cap_max}/${row.frequency_cap_window_hours}h`,
-    send_rate_per_second: row.send_rate_per_second,
-    schedule: scheduleView(scheduleOf(row)),
-    created_by: row.created_by,
-    updated_by: row.updated_by,
-    created_at: row.created_at,
-    updated_at: row.updated_at,
-    paused_at: row.paused_at,
-    cancelled_at: row.cancelled_at,
-  };
-}
-
-/** Campaigns as the API shows them (with their offer ids), in id order. */
-export async function campaignViews(db: Db, rows: readonly CampaignRow[]): Promise<CampaignViewT[]> {
-  if (rows.length === 0) return [];
-  const offers = await db
-    .selectFrom('campaign_offers')
-    .select(['campaign_id', 'offer_id'])
-    .where(
-      'campaign_id',
-      'in',
-      rows.map((r) => r.id),
-    )
-    .orderBy('offer_id')
-    .execute();
-  return rows.map((r) =>
-    campaignView(
-      r,
-      offers.filter((o) => o.campaign_id === r.id).map((o) => o.offer_id),
-    ),
-  );
-}
-
-async function viewOf(db: Db, row: CampaignRow): Promise<CampaignViewT> {
-  const [view] = await campaignViews(db, [row]);
-  return view as CampaignViewT;
-}
-
 /** Rule problems name body fields: `body/offer_ids/0`. */
 async function inBody<T>(work: () => Promise<T>): Promise<T> {
   try {
@@ -215,6 +131,7 @@ async function inBody<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+const One = Type.Object({ campaign: CampaignView });
 const WithRun = Type.Object({ campaign: CampaignView, run_id: Type.Integer() });
 const routeSchema = <B extends TSchema, R extends TSchema>(
   summary: string,
@@ -228,11 +145,12 @@ const routeSchema = <B extends TSchema, R extends TSchema>(
   response: { 200: response, ...ERROR_RESPONSES },
 });
 
-export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
+const reasonOf = (body: { reason?: string } | null | undefined) => body?.reason;
+
+/** Create, list, read and edit (a new version) the definition. */
+function registerDefinitionRoutes(app: TypedApp, ctx: HttpContext): void {
   const { deps } = ctx;
   const { db } = deps;
-  const one = Type.Object({ campaign: CampaignView });
-  const reasonOf = (body: { reason?: string } | null | undefined) => body?.reason;
 
   app.post(
     '/campaigns',
@@ -242,7 +160,7 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
         summary: 'Create a campaign (a draft, version 1)',
         tags: ['campaigns'],
         body: CreateBody,
-        response: { 201: one, ...ERROR_RESPONSES },
+        response: { 201: One, ...ERROR_RESPONSES },
       },
     },
     async (request, reply) => {
@@ -250,12 +168,9 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
       if (!parsed.ok)
         throw new ValidationError(parsed.problems.map((p) => ({ ...p, field: `body/${p.field}` })));
       const stored = await inBody(() => createCampaign(db, parsed.value, actorOf(request)));
-      const row = await db
-        .selectFrom('campaigns')
-        .selectAll()
-        .where('id', '=', stored.id)
-        .executeTakeFirstOrThrow();
-      return reply.code(201).send({ campaign: await viewOf(db, row) });
+      const row = await findCampaignRow(db, stored.id);
+      if (!row) throw new NotFoundError('campaign');
+      return reply.code(201).send({ campaign: await campaignViewOf(db, row) });
     },
   );
 
@@ -268,7 +183,7 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
         tags: ['campaigns'],
         querystring: Type.Object(
           {
-            status: Type.Optional(Status),
+            status: Type.Optional(CampaignStatusSchema),
             after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
             limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1-500, default 100' })),
           },
@@ -280,10 +195,12 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
     async (request) => {
       const q = request.query;
       const limit = Math.min(500, Math.max(1, Number(q.limit ?? 100)));
-      let query = db.selectFrom('campaigns').selectAll().orderBy('id').limit(limit);
-      if (q.status !== undefined) query = query.where('status', '=', q.status);
-      if (q.after !== undefined) query = query.where('id', '>', Number(q.after));
-      return { campaigns: await campaignViews(db, await query.execute()) };
+      const rows = await listCampaignRows(db, {
+        ...(q.status !== undefined ? { status: q.status } : {}),
+        ...(q.after !== undefined ? { after: Number(q.after) } : {}),
+        limit,
+      });
+      return { campaigns: await campaignViews(db, rows) };
     },
   );
 
@@ -291,16 +208,12 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
     '/campaigns/:id',
     {
       config: { scope: 'campaigns:write' },
-      schema: routeSchema('A campaign with its status, version, approval and schedule', undefined, one),
+      schema: routeSchema('A campaign with its status, version, approval and schedule', undefined, One),
     },
     async (request) => {
-      const row = await db
-        .selectFrom('campaigns')
-        .selectAll()
-        .where('id', '=', Number(request.params.id))
-        .executeTakeFirst();
+      const row = await findCampaignRow(db, Number(request.params.id));
       if (!row) throw new NotFoundError('campaign');
-      return { campaign: await viewOf(db, row) };
+      return { campaign: await campaignViewOf(db, row) };
     },
   );
 
@@ -311,7 +224,7 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
       schema: routeSchema(
         'Edit the definition: a new version; an approved or scheduled campaign returns to draft (approval is of a version)',
         PatchBody,
-        one,
+        One,
       ),
     },
     async (request) => {
@@ -319,11 +232,20 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
       const changed = await inBody(() =>
         editCampaign(deps, Number(request.params.id), input, actorOf(request), version),
       );
-      return { campaign: await viewOf(db, changed.after) };
+      return { campaign: await campaignViewOf(db, changed.after) };
     },
   );
+}
 
-  const simple = (
+/**
+ * Four-eyes approval, the schedule, pause and resume, cancel: each a transition of the lifecycle table
+ * (lifecycle.ts), answered with the campaign as it is after it.
+ */
+function registerLifecycleRoutes(app: TypedApp, ctx: HttpContext): void {
+  const { deps } = ctx;
+  const { db } = deps;
+
+  const transition = (
     path: string,
     summary: string,
     scope: 'campaigns:write' | 'campaigns:approve',
@@ -337,34 +259,34 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
   ) =>
     app.post(
       `/campaigns/:id/${path}`,
-      { config: { scope }, schema: routeSchema(summary, body, one) },
+      { config: { scope }, schema: routeSchema(summary, body, One) },
       async (request) => ({
-        campaign: await viewOf(db, (await act(Number(request.params.id), request)).after),
+        campaign: await campaignViewOf(db, (await act(Number(request.params.id), request)).after),
       }),
     );
 
-  simple(
+  transition(
     'submit',
     'Ask for approval of the current version (four eyes)',
     'campaigns:write',
     ReasonBody,
     (id, r) => submitCampaign(deps, id, actorOf(r), reasonOf(r.body as Static<typeof ReasonBody>)),
   );
-  simple(
+  transition(
     'approve',
     'Approve the submitted version: by someone other than its creator, last editor and submitter',
     'campaigns:approve',
     ApproveBody,
     (id, r) => approveCampaign(deps, id, actorOf(r), (r.body as Static<typeof ApproveBody>) ?? {}),
   );
-  simple(
+  transition(
     'reject',
     'Send the submitted version back to draft, with a reason',
     'campaigns:approve',
     RejectBody,
     (id, r) => rejectCampaign(deps, id, actorOf(r), (r.body as Static<typeof RejectBody>).reason),
   );
-  simple(
+  transition(
     'schedule',
     'Schedule: once at a time, cron in a time zone, or every N seconds (an approved campaign)',
     'campaigns:write',
@@ -375,22 +297,22 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
       return scheduleCampaign(deps, id, parsed.value, actorOf(r));
     },
   );
-  simple(
+  transition(
     'pause',
     'Hold sending: queued messages wait, scheduled ticks are skipped',
     'campaigns:write',
     ReasonBody,
     (id, r) => pauseCampaign(deps, id, actorOf(r), reasonOf(r.body as Static<typeof ReasonBody>)),
   );
-  simple('resume', 'Continue a paused campaign', 'campaigns:write', ReasonBody, (id, r) =>
+  transition('resume', 'Continue a paused campaign', 'campaigns:write', ReasonBody, (id, r) =>
     resumeCampaign(deps, id, actorOf(r), reasonOf(r.body as Static<typeof ReasonBody>)),
   );
 
   app.delete(
     '/campaigns/:id/schedule',
-    { config: { scope: 'campaigns:write' }, schema: routeSchema('Remove the schedule', undefined, one) },
+    { config: { scope: 'campaigns:write' }, schema: routeSchema('Remove the schedule', undefined, One) },
     async (request) => ({
-      campaign: await viewOf(
+      campaign: await campaignViewOf(
         db,
         (await unscheduleCampaign(deps, Number(request.params.id), actorOf(request))).after,
       ),
@@ -414,9 +336,15 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
         actorOf(request),
         reasonOf(request.body as Static<typeof ReasonBody>),
       );
-      return { campaign: await viewOf(db, done.after), skipped: done.skipped };
+      return { campaign: await campaignViewOf(db, done.after), skipped: done.skipped };
     },
   );
+}
+
+/** A run now, a test send to the seed list, and a preview of what a run would do. */
+function registerRunRoutes(app: TypedApp, ctx: HttpContext): void {
+  const { deps } = ctx;
+  const { db } = deps;
 
   app.post(
     '/campaigns/:id/run-now',
@@ -426,7 +354,7 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
     },
     async (request) => {
       const done = await runCampaignNow(deps, Number(request.params.id), actorOf(request));
-      return { campaign: await viewOf(db, done.after), run_id: done.runId };
+      return { campaign: await campaignViewOf(db, done.after), run_id: done.runId };
     },
   );
 
@@ -442,7 +370,7 @@ export function registerCampaignRoutes(app: TypedApp, ctx: HttpContext): void {
     },
     async (request) => {
       const done = await testSendCampaign(deps, Number(request.params.id), actorOf(request));
-      return { campaign: await viewOf(db, done.after), run_id: done.runId, seeds: done.seeds };
+      return { campaign: await campaignViewOf(db, done.after), run_id: done.runId, seeds: done.seeds };
     },
   );
 

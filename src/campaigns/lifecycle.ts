@@ -1,16 +1,16 @@
-import type { Queue } from 'bullmq';
-import { type Selectable, sql, type UpdateObject } from 'kysely';
+import { sql, type UpdateObject } from 'kysely';
 import { audit } from '../audit/audit.js';
 import { type Actor, SYSTEM } from '../auth/actor.js';
 import type { Db } from '../db/database.js';
-import type { CampaignsTable, Database, JsonValue } from '../db/schema.js';
+import type { Database, JsonValue } from '../db/schema.js';
 import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors/conflict-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { CAMPAIGN_RUNS_QUEUE, CAMPAIGN_SCHEDULES_QUEUE } from '../queue/names.js';
+import { queueOf } from '../queue/queues.js';
 import { type CampaignInput, parseCampaign } from './campaign.js';
-import { inputOf, loadCampaign, writeDefinition } from './campaigns.repository.js';
+import { type CampaignRow, inputOf, loadCampaign, writeDefinition } from './campaigns.repository.js';
 import { createRun, enqueueRun } from './runs.repository.js';
 import { removeScheduler, type Schedule, scheduleColumns, scheduleOf, upsertScheduler } from './schedule.js';
 import { syncSeedList } from './test-send.js';
@@ -32,7 +32,7 @@ export const CAMPAIGN_STATUSES = [
   'cancelled',
 ] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
-export type CampaignRow = Selectable<CampaignsTable>;
+export type { CampaignRow };
 
 interface Transition {
   /** Statuses the action is allowed from. */
@@ -191,12 +191,6 @@ async function hasFutureOccurrence(db: Db, campaignId: number): Promise<boolean>
 
 // ---------------------------------------------------------------------------------------------------
 // The operations. Each takes the process's Deps (the database, the configuration, the queues).
-
-function queueOf(deps: Deps, name: string): Queue {
-  const q = deps.queues.get(name);
-  if (!q) throw new Error(`queue ${name} is not built`);
-  return q;
-}
 
 /** Mirrors the stored schedule into BullMQ after a commit; the scheduler role repairs any miss. */
 async function mirrorSchedule(deps: Deps, row: CampaignRow, fresh = false): Promise<void> {

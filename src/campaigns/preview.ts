@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Db } from '../db/database.js';
 import { clockAt } from '../segmentation/rules.js';
-import { effectivePolicy } from './campaign.js';
+import { effectivePolicy, withSendableChannels } from './campaign.js';
 import type { StoredCampaign } from './campaigns.repository.js';
 import { candidateOffers } from './offers-for-run.js';
 import {
@@ -27,16 +27,18 @@ export interface Preview {
 }
 
 /**
- * What a run would do now, without creating anything: the same chunked planning as the run, with the
- * offer caps carried from chunk to chunk as the run's own writes would carry them.
+ * What a run would do now, without creating anything: the same chunked planning as the run (on the
+ * enabled channels only), with the offer caps carried from chunk to chunk as the run's own writes
+ * would carry them.
  */
 export async function previewCampaign(
   db: Db,
-  campaign: StoredCampaign,
+  stored: StoredCampaign,
   config: Config,
   options: { sampleSize?: number; chunkSize?: number; now?: Date } = {},
 ): Promise<Preview> {
   const now = options.now ?? new Date();
+  const campaign = withSendableChannels(stored, config.channels);
   const policy = effectivePolicy(campaign, config.policy);
   let offers = await candidateOffers(db, campaign, now);
   let funnel = emptyFunnel();

@@ -6,7 +6,7 @@ import { CHANNELS, type Channel } from '../domain/vocabulary.js';
 import type { Logger } from '../logging/logger.js';
 import { sendJob } from '../queue/send-jobs.js';
 import { clockAt } from '../segmentation/rules.js';
-import { effectivePolicy } from './campaign.js';
+import { effectivePolicy, withSendableChannels } from './campaign.js';
 import { loadCampaign } from './campaigns.repository.js';
 import { markRunStarted, settleCampaigns } from './lifecycle.js';
 import { candidateOffers } from './offers-for-run.js';
@@ -206,6 +206,52 @@ async function markEnqueued(db: Db, runId: number, through: number): Promise<voi
     .execute();
 }
 
+type ClaimedRun = NonNullable<Awaited<ReturnType<typeof claim>>>;
+
+/**
+ * Enqueues again the messages of the chunks a runner wrote but may have died before enqueueing (from
+ * the enqueued mark to the checkpoint). Jobs are keyed by message id, so a job already in Redis is
+ * not added twice. Returns how many messages were enqueued.
+ */
+async function reenqueueWrittenChunks(deps: RunnerDeps, run: ClaimedRun): Promise<number> {
+  const pending = await deps.db
+    .selectFrom('messages')
+    .select([
+      'channel',
+      sql<number | null>`(extract(epoch FROM not_before) * 1000)::float8`.as('not_before_ms'),
+      sql<string>`string_agg(id::text, ',')`.as('ids'),
+    ])
+    .where('run_id', '=', run.id)
+    .where('status', '=', 'queued')
+    .where('recipient_id', '>', run.enqueued_through_recipient_id)
+    .where('recipient_id', '<=', run.checkpoint_recipient_id)
+    .groupBy(['channel', 'not_before'])
+    .execute();
+  const groups = pending.map((p) => ({
+    channel: p.channel,
+    notBeforeMs: p.not_before_ms,
+    ids: ids(p.ids),
+  }));
+  await enqueue(deps.sendQueues, groups);
+  await markEnqueued(deps.db, run.id, run.checkpoint_recipient_id);
+  return groups.reduce((n, g) => n + g.ids.length, 0);
+}
+
+/** Ends the run and lets its lease go, if this runner still holds it. */
+async function finishRun(
+  db: Db,
+  runId: number,
+  owner: string,
+  status: 'completed' | 'cancelled',
+): Promise<void> {
+  await db
+    .updateTable('campaign_runs')
+    .set({ status, finished_at: new Date(), lease_owner: null, lease_expires_at: null })
+    .where('id', '=', runId)
+    .where('lease_owner', '=', owner)
+    .execute();
+}
+
 /**
  * Runs (or resumes) a campaign run: keyset chunks from the checkpoint on; each chunk planned, written
  * with a compare-and-set on the checkpoint, then enqueued — overlapping the next chunk's SQL with the
@@ -229,38 +275,20 @@ export async function runCampaign(
     throw new RunBusyError(`run ${runId} is held by another runner`);
   }
   const stored = await loadCampaign(db, run.campaign_id);
+  const sendable = withSendableChannels(stored, deps.config.channels);
   // A test send goes to the seed list only; it leaves the campaign's status alone (lifecycle.ts).
-  const campaign = run.trigger === 'test' ? { ...stored, audience: await testSendAudience(db) } : stored;
+  const campaign = run.trigger === 'test' ? { ...sendable, audience: await testSendAudience(db) } : sendable;
   if (run.trigger !== 'test') await markRunStarted(db, campaign.id, run.id);
   const runRef = { id: run.id, campaignId: campaign.id, purpose: campaign.purpose };
   const log = logger.child({ runId, campaignId: campaign.id });
+  const disabled = stored.channels.filter((c) => !campaign.channels.includes(c));
+  if (disabled.length > 0)
+    log.warn({ channels: disabled }, 'channels not enabled (CHANNELS) are left out of the run');
 
   // Chunks that were written but whose jobs may not have reached Redis.
   if (run.enqueued_through_recipient_id < run.checkpoint_recipient_id) {
-    const pending = await db
-      .selectFrom('messages')
-      .select([
-        'channel',
-        sql<number | null>`(extract(epoch FROM not_before) * 1000)::float8`.as('not_before_ms'),
-        sql<string>`string_agg(id::text, ',')`.as('ids'),
-      ])
-      .where('run_id', '=', runId)
-      .where('status', '=', 'queued')
-      .where('recipient_id', '>', run.enqueued_through_recipient_id)
-      .where('recipient_id', '<=', run.checkpoint_recipient_id)
-      .groupBy(['channel', 'not_before'])
-      .execute();
-    const groups = pending.map((p) => ({
-      channel: p.channel,
-      notBeforeMs: p.not_before_ms,
-      ids: ids(p.ids),
-    }));
-    await enqueue(deps.sendQueues, groups);
-    await markEnqueued(db, runId, run.checkpoint_recipient_id);
-    log.info(
-      { reenqueued: groups.reduce((n, g) => n + g.ids.length, 0) },
-      'resumed: re-enqueued messages of chunks written before the crash',
-    );
+    const reenqueued = await reenqueueWrittenChunks(deps, run);
+    log.info({ reenqueued }, 'resumed: re-enqueued messages of chunks written before the crash');
   }
 
   const policy = effectivePolicy(campaign, deps.config.policy);
@@ -305,12 +333,7 @@ export async function runCampaign(
       if (status.status === 'cancelled') {
         await inFlight;
         await ahead?.catch(() => undefined);
-        await db
-          .updateTable('campaign_runs')
-          .set({ status: 'cancelled', finished_at: new Date(), lease_owner: null, lease_expires_at: null })
-          .where('id', '=', runId)
-          .where('lease_owner', '=', options.owner)
-          .execute();
+        await finishRun(db, runId, options.owner, 'cancelled');
         return 'cancelled';
       }
       const t0 = performance.now();
@@ -365,12 +388,7 @@ export async function runCampaign(
     await ahead?.catch(() => undefined);
     throw err;
   }
-  await db
-    .updateTable('campaign_runs')
-    .set({ status: 'completed', finished_at: new Date(), lease_owner: null, lease_expires_at: null })
-    .where('id', '=', runId)
-    .where('lease_owner', '=', options.owner)
-    .execute();
+  await finishRun(db, runId, options.owner, 'completed');
   log.info({ funnel }, 'campaign run completed');
   if (run.trigger !== 'test') await settleCampaigns(db, campaign.id);
   return 'completed';

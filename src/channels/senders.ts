@@ -6,9 +6,14 @@ import { createEmailProvider } from './email/email-provider.js';
 import { createPushProvider } from './push/push-provider.js';
 import { createSmsProvider } from './sms/sms-provider.js';
 
-/** The provider of one channel, built once from configuration, behind the worker's interface. */
+/**
+ * The provider of one channel, built once from configuration, behind the worker's interface. Only
+ * an enabled channel (CHANNELS) has settings; its role checks that before it gets here.
+ */
 export function createChannelSender(channel: Channel, config: Config): ChannelSender {
+  const disabled = (): Error => new Error(`the ${channel} channel is not enabled (CHANNELS)`);
   if (channel === 'email') {
+    if (config.email === undefined) throw disabled();
     const capacity = config.policy.handoff.email;
     const provider = createEmailProvider(config.email, config.controller, { maxConnections: capacity });
     return {
@@ -28,6 +33,7 @@ export function createChannelSender(channel: Channel, config: Config): ChannelSe
     };
   }
   if (channel === 'sms') {
+    if (config.sms === undefined) throw disabled();
     const capacity = config.policy.handoff.sms;
     const provider = createSmsProvider(config.sms, config.http.publicBaseUrl, { maxSockets: capacity });
     return {
@@ -39,6 +45,7 @@ export function createChannelSender(channel: Channel, config: Config): ChannelSe
       close: () => provider.close(),
     };
   }
+  if (config.push === undefined) throw disabled();
   const capacity = config.policy.handoff.push;
   const provider = createPushProvider(config.push, { maxInFlight: capacity });
   return {

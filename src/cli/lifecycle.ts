@@ -1,7 +1,6 @@
 import type { Deps } from '../deps.js';
 import { closeDeps } from '../deps.js';
-
-export type Stop = () => Promise<void>;
+import type { Stop } from '../roles/role.js';
 
 /**
  * Runs a long-lived role until SIGTERM or SIGINT, then stops it and closes its dependencies. A second

@@ -8,11 +8,7 @@ import { ValidationError } from '../errors/validation-error.js';
 import { createLogger } from '../logging/logger.js';
 import { EXIT } from './exit-codes.js';
 import type { Output } from './output.js';
-
-/** Thrown for bad arguments: printed as one line, exit code 2. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+import { UsageError } from './usage-error.js';
 
 /**
  * Runs an operator command with dependencies built from the configuration, and turns the expected

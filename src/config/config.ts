@@ -1,8 +1,11 @@
+import type { Channel } from '../domain/vocabulary.js';
+import { type EmailConfig, type PushConfig, readChannels, type SmsConfig } from './channels.js';
 import { type ConfigProblem, type Env, EnvReader } from './env-reader.js';
-import { checkTwilioResidency } from './residency.js';
+import { secretWeakness } from './secrets.js';
 import type { FrequencyCap, QuietHours } from './windows.js';
 import { parseFrequencyCap, parseQuietHours } from './windows.js';
 
+export type { EmailConfig, PushConfig, SmsConfig } from './channels.js';
 export type { ConfigProblem, Env } from './env-reader.js';
 export type { FrequencyCap, QuietHours } from './windows.js';
 
@@ -27,7 +30,8 @@ export interface SigningKey {
 
 /** The whole validated configuration. Built once at start, frozen, and passed explicitly. */
 export interface Config {
-  readonly database: { readonly url: string; readonly ownerUrl: string; readonly poolSize: number };
+  /** As the application role. The schema owner (DATABASE_OWNER_URL) is `migrate`'s alone: no role reads it. */
+  readonly database: { readonly url: string; readonly poolSize: number };
   readonly redis: { readonly url: string; readonly queuePrefix: string };
   readonly http: { readonly host: string; readonly port: number; readonly publicBaseUrl: string };
   /** A role's own `GET /metrics` listener on HTTP_HOST (docs/operations.md); absent: off. */
@@ -38,36 +42,14 @@ export interface Config {
   /** Key of the keyed hashes that stand in for identifiers in consent evidence and suppressions. */
   readonly pseudonymSecret: string;
   readonly controller: ControllerIdentity;
-  readonly email: {
-    readonly smtpUrl: string;
-    readonly from: string;
-    readonly ratePerSecond: number;
-    readonly dkim?: { readonly domain: string; readonly selector: string; readonly privateKeyFile: string };
-  };
-  readonly sms: {
-    readonly accountSid: string;
-    readonly authToken: string;
-    readonly from?: string;
-    readonly messagingServiceSid?: string;
-    readonly region: string;
-    readonly edge: string;
-    readonly apiBaseUrl?: string;
-    readonly optOutText?: string;
-    /**
-     * Messages per second the SMS worker hands to Twilio (all workers together: the limiter is global
-     * per queue). Never above `senderMps`: what Twilio accepts beyond its sender's throughput waits in
-     * Twilio's queue (up to 10 hours), past our send-time consent re-check (docs/providers.md).
-     */
-    readonly ratePerSecond: number;
-    /** Message segments per second the configured sender (number or messaging service) can send. */
-    readonly senderMps: number;
-  };
-  readonly push: {
-    readonly projectId: string;
-    readonly credentialsFile?: string;
-    readonly apiBaseUrl?: string;
-    readonly ratePerSecond: number;
-  };
+  /** The channels this installation sends on (CHANNELS); the settings of the others are not read. */
+  readonly channels: readonly Channel[];
+  /** Present when e-mail is enabled. */
+  readonly email?: EmailConfig;
+  /** Present when SMS is enabled. */
+  readonly sms?: SmsConfig;
+  /** Present when push is enabled. */
+  readonly push?: PushConfig;
   readonly policy: {
     readonly quietHours: QuietHours;
     readonly frequencyCap: FrequencyCap;
@@ -101,12 +83,10 @@ export interface Config {
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: readonly ConfigProblem[] };
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-const MAIL_FROM = /^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+)$/;
 
 function readSigning(r: EnvReader): Config['signing'] {
-  const secret = r.secret('SIGNING_SECRET', 32);
+  const secret = r.secret('SIGNING_SECRET');
   const id = r.string('SIGNING_KEY_ID', 'k1');
   if (!/^[A-Za-z0-9_-]{1,16}$/.test(id)) r.problem('SIGNING_KEY_ID', 'expected 1-16 letters, digits, _ or -');
   const previous: SigningKey[] = [];
@@ -116,11 +96,12 @@ function readSigning(r: EnvReader): Config['signing'] {
       const eq = entry.indexOf('=');
       const kid = entry.slice(0, eq).trim();
       const value = entry.slice(eq + 1).trim();
-      if (eq <= 0 || !/^[A-Za-z0-9_-]{1,16}$/.test(kid) || value.length < 32) {
-        r.problem(
-          'SIGNING_SECRETS_PREVIOUS',
-          `entry ${i + 1} is not KEY_ID=SECRET with a secret of 32+ characters`,
-        );
+      // A retired key still verifies links: a weak or published one would let anyone forge them.
+      const weakness = secretWeakness(value);
+      if (eq <= 0 || !/^[A-Za-z0-9_-]{1,16}$/.test(kid) || value === '') {
+        r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} is not KEY_ID=SECRET`);
+      } else if (weakness !== undefined) {
+        r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} (key id "${kid}"): the secret ${weakness}`);
       } else if (kid === id) {
         r.problem('SIGNING_SECRETS_PREVIOUS', `entry ${i + 1} reuses the current key id "${id}"`);
       } else if (previous.some((k) => k.id === kid)) {
@@ -148,120 +129,6 @@ function readController(r: EnvReader): ControllerIdentity {
     email: email('CONTROLLER_EMAIL'),
     dpoEmail: email('CONTROLLER_DPO_EMAIL'),
     supportEmail: email('SUPPORT_EMAIL'),
-  };
-}
-
-function readEmail(r: EnvReader): Config['email'] {
-  const smtp = r.url('SMTP_URL', ['smtp:', 'smtps:'], { required: true });
-  const from = r.required('MAIL_FROM', 'a sender address, e.g. "Klix <offers@klix.app>"');
-  if (from !== '' && !MAIL_FROM.test(from)) r.problem('MAIL_FROM', 'is not an address or "Name <address>"');
-  const ratePerSecond = r.integer('RATE_LIMIT_EMAIL_PER_SECOND', 100, { min: 1, max: 100_000 });
-  const dkimDomain = r.optional('DKIM_DOMAIN');
-  const dkimSelector = r.optional('DKIM_SELECTOR');
-  const dkimKey = r.optional('DKIM_PRIVATE_KEY_FILE');
-  const dkimSet = [dkimDomain, dkimSelector, dkimKey].filter((v) => v !== undefined).length;
-  if (dkimSet !== 0 && dkimSet !== 3) {
-    for (const [key, value] of [
-      ['DKIM_DOMAIN', dkimDomain],
-      ['DKIM_SELECTOR', dkimSelector],
-      ['DKIM_PRIVATE_KEY_FILE', dkimKey],
-    ] as const) {
-      if (value === undefined)
-        r.problem(key, 'missing; DKIM needs DKIM_DOMAIN, DKIM_SELECTOR and DKIM_PRIVATE_KEY_FILE');
-    }
-  }
-  return {
-    smtpUrl: smtp?.toString() ?? '',
-    from,
-    ratePerSecond,
-    ...(dkimDomain && dkimSelector && dkimKey
-      ? { dkim: { domain: dkimDomain, selector: dkimSelector, privateKeyFile: dkimKey } }
-      : {}),
-  };
-}
-
-function readSms(r: EnvReader): Config['sms'] {
-  const accountSid = r.required('TWILIO_ACCOUNT_SID', 'a Twilio account SID (AC followed by 32 hex digits)');
-  if (accountSid !== '' && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
-    r.problem('TWILIO_ACCOUNT_SID', 'expected AC followed by 32 hex digits');
-  }
-  const authToken = r.required('TWILIO_AUTH_TOKEN', 'the Twilio auth token');
-  const from = r.optional('TWILIO_FROM');
-  const messagingServiceSid = r.optional('TWILIO_MESSAGING_SERVICE_SID');
-  if (from === undefined && messagingServiceSid === undefined) {
-    r.problem(
-      'TWILIO_FROM',
-      'missing; set TWILIO_FROM (E.164 number or alphanumeric sender id) or TWILIO_MESSAGING_SERVICE_SID',
-    );
-  }
-  if (from !== undefined && !E164.test(from) && !/^[A-Za-z0-9 ]{1,11}$/.test(from)) {
-    r.problem(
-      'TWILIO_FROM',
-      'expected an E.164 number (+371...) or an alphanumeric sender id of up to 11 characters',
-    );
-  }
-  if (messagingServiceSid !== undefined && !/^MG[0-9a-fA-F]{32}$/.test(messagingServiceSid)) {
-    r.problem('TWILIO_MESSAGING_SERVICE_SID', 'expected MG followed by 32 hex digits');
-  }
-  const region = r.string('TWILIO_REGION', 'ie1').toLowerCase();
-  const edge = r.string('TWILIO_EDGE', 'dublin').toLowerCase();
-  for (const p of checkTwilioResidency(region, edge)) r.problem(p.key, p.message);
-  const apiBase = r.url('TWILIO_API_BASE_URL', ['http:', 'https:'], { required: false });
-  return {
-    accountSid,
-    authToken,
-    region,
-    edge,
-    ...readSmsRate(r),
-    ...(from !== undefined ? { from } : {}),
-    ...(messagingServiceSid !== undefined ? { messagingServiceSid } : {}),
-    ...(apiBase ? { apiBaseUrl: apiBase.origin } : {}),
-    ...(r.optional('SMS_OPT_OUT_TEXT') !== undefined ? { optOutText: r.optional('SMS_OPT_OUT_TEXT') } : {}),
-  };
-}
-
-/**
- * The SMS rate and the sender's throughput. Twilio accepts whatever it is sent and queues what its
- * sender cannot send yet (up to 10 hours); a message in that queue is past our consent re-check, so
- * a rate above the sender's throughput would turn "re-checked just before sending" (N13) into
- * "re-checked hours before sending". Such a configuration is refused at start. Without a rate, the
- * worker sends at the sender's throughput.
- */
-function readSmsRate(r: EnvReader): Pick<Config['sms'], 'ratePerSecond' | 'senderMps'> {
-  const before = r.problems.length;
-  const senderMps = r.integer('TWILIO_SENDER_MPS', 1, { min: 1, max: 10_000 });
-  const senderKnown = r.problems.length === before;
-  const ratePerSecond = r.integer('RATE_LIMIT_SMS_PER_SECOND', senderMps, { min: 1, max: 10_000 });
-  if (senderKnown && ratePerSecond > senderMps) {
-    const given = r.raw('TWILIO_SENDER_MPS') === undefined ? ' (the default: one long code)' : '';
-    r.problem(
-      'RATE_LIMIT_SMS_PER_SECOND',
-      `${ratePerSecond} is above the sender's throughput, TWILIO_SENDER_MPS=${senderMps}${given}: Twilio ` +
-        'would hold the excess in its queue for up to 10 hours, past the consent re-check just before ' +
-        'sending (N13); lower the rate, or set TWILIO_SENDER_MPS to what the sender really sends',
-    );
-  }
-  return { ratePerSecond, senderMps };
-}
-
-function readPush(r: EnvReader): Config['push'] {
-  const projectId = r.required('FCM_PROJECT_ID', 'the Firebase project id');
-  if (projectId !== '' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(projectId)) {
-    r.problem('FCM_PROJECT_ID', 'expected a Firebase project id (6-30 lowercase letters, digits, -)');
-  }
-  const apiBase = r.url('FCM_API_BASE_URL', ['http:', 'https:'], { required: false });
-  const credentialsFile = r.optional('GOOGLE_APPLICATION_CREDENTIALS');
-  if (apiBase === undefined && credentialsFile === undefined) {
-    r.problem(
-      'GOOGLE_APPLICATION_CREDENTIALS',
-      'missing; the path of the FCM service account JSON (or set FCM_API_BASE_URL for a sandbox)',
-    );
-  }
-  return {
-    projectId,
-    ratePerSecond: r.integer('RATE_LIMIT_PUSH_PER_SECOND', 500, { min: 1, max: 10_000 }),
-    ...(credentialsFile !== undefined ? { credentialsFile } : {}),
-    ...(apiBase ? { apiBaseUrl: apiBase.origin } : {}),
   };
 }
 
@@ -323,7 +190,6 @@ function deepFreeze<T>(value: T): T {
 export function loadConfig(env: Env): ConfigResult {
   const r = new EnvReader(env);
   const databaseUrl = r.url('DATABASE_URL', ['postgres:', 'postgresql:'], { required: true });
-  const ownerUrl = r.url('DATABASE_OWNER_URL', ['postgres:', 'postgresql:'], { required: false });
   const redisUrl = r.url('REDIS_URL', ['redis:', 'rediss:'], { required: true });
   const publicBaseUrl = r.url('PUBLIC_BASE_URL', ['http:', 'https:'], { required: true });
   const queuePrefix = r.string('QUEUE_PREFIX', 'cc');
@@ -334,7 +200,6 @@ export function loadConfig(env: Env): ConfigResult {
   const config: Config = {
     database: {
       url: databaseUrl?.toString() ?? '',
-      ownerUrl: (ownerUrl ?? databaseUrl)?.toString() ?? '',
       poolSize: r.integer('DATABASE_POOL_SIZE', 20, { min: 1, max: 500 }),
     },
     redis: { url: redisUrl?.toString() ?? '', queuePrefix },
@@ -349,11 +214,9 @@ export function loadConfig(env: Env): ConfigResult {
         : { port: r.integer('METRICS_PORT', 0, { min: 1, max: 65535 }) },
     logLevel: r.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     signing: readSigning(r),
-    pseudonymSecret: r.secret('PSEUDONYM_SECRET', 32),
+    pseudonymSecret: r.secret('PSEUDONYM_SECRET'),
     controller: readController(r),
-    email: readEmail(r),
-    sms: readSms(r),
-    push: readPush(r),
+    ...readChannels(r),
     policy: readPolicy(r),
     runner: {
       chunkSize: r.integer('RUN_CHUNK_SIZE', 5000, { min: 100, max: 100_000 }),
@@ -361,6 +224,13 @@ export function loadConfig(env: Env): ConfigResult {
     },
     campaigns: readCampaigns(r),
   };
+  if (
+    config.pseudonymSecret === config.signing.current.secret &&
+    !r.problems.some((p) => p.key === 'PSEUDONYM_SECRET' || p.key === 'SIGNING_SECRET')
+  ) {
+    // Signing keys rotate and the pseudonym key never does (docs/architecture.md): they must differ.
+    r.problem('PSEUDONYM_SECRET', 'is the same as SIGNING_SECRET; give each its own random secret');
+  }
   if (r.problems.length > 0) return { ok: false, problems: r.problems };
   return { ok: true, config: deepFreeze(config) };
 }

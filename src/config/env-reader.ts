@@ -1,3 +1,5 @@
+import { SECRET_HINT, secretWeakness } from './secrets.js';
+
 /**
  * A small reader over an environment map that collects every problem instead of stopping at the
  * first one, so that a bad configuration is reported whole, one line per key.
@@ -96,12 +98,11 @@ export class EnvReader {
     return fallback;
   }
 
-  secret(key: string, minLength: number): string {
-    const value = this.required(key, `a random secret of at least ${minLength} characters`);
-    if (value !== '' && value.length < minLength) {
-      // Never echo a secret back, not even a short one.
-      this.problem(key, `too short (${value.length} characters); expected at least ${minLength}`);
-    }
+  /** A secret that may not stay weak (secrets.ts): one problem naming the key, never echoing the value. */
+  secret(key: string): string {
+    const value = this.required(key, SECRET_HINT);
+    const weakness = value === '' ? undefined : secretWeakness(value);
+    if (weakness !== undefined) this.problem(key, weakness);
     return value;
   }
 }

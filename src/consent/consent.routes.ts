@@ -3,8 +3,8 @@ import { audit } from '../audit/audit.js';
 import type { Db } from '../db/database.js';
 import type { JsonValue } from '../db/schema.js';
 import type { Channel as ChannelT, ConsentSource, Purpose as PurposeT } from '../domain/vocabulary.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import {
   Channel,
   ClientNumberParams,

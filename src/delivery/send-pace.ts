@@ -38,12 +38,9 @@ export class SendPace {
     this.#samples += 1;
   }
 
-  /**
-   * Whether sends have lately taken at most `ms` on average, judged from at least `minSamples`
-   * sends (false until then).
-   */
-  quickerThan(ms: number, minSamples = 10): boolean {
-    return this.#samples >= minSamples && this.#averageMs <= ms;
+  /** What sends have lately taken on average, once at least `minSamples` were seen. */
+  averageMs(minSamples = 10): number | undefined {
+    return this.#samples >= minSamples ? this.#averageMs : undefined;
   }
 
   /** The wait for the next batch: 0 until sends have been seen (one turn of the event loop). */

@@ -27,8 +27,20 @@ export interface ChannelWorkerOptions {
   readonly onHandoff?: (channel: Channel, claimToHandoffMs: number) => void;
 }
 
-/** Sends quicker than this on average let a worker claim ahead of its free sender slots. */
-export const LOOKAHEAD_SEND_MS = 25;
+/**
+ * A worker claims ahead only what its sender slots can start within this time (N13: the re-check stays
+ * a few tens of milliseconds before the send at most; issue 12 asks p99 ≤ 250 ms).
+ */
+export const LOOKAHEAD_BUDGET_MS = 50;
+/** At most this many sends per slot are claimed ahead, however quick the sends. */
+const LOOKAHEAD_MAX_SENDS = 10;
+
+/** How many sends per sender slot may be claimed ahead, from how long sends take lately. */
+export function lookaheadSends(pace: SendPace): number {
+  const ms = pace.averageMs();
+  if (ms === undefined) return 0;
+  return Math.min(LOOKAHEAD_MAX_SENDS, Math.floor(LOOKAHEAD_BUDGET_MS / Math.max(ms, 0.001)));
+}
 
 export const DEFAULT_WORKER_OPTIONS: Omit<ChannelWorkerOptions, 'concurrency' | 'ratePerSecond'> = {
   leaseSeconds: 20,
@@ -104,13 +116,13 @@ export function startChannelWorker(
   const pace = new SendPace();
   const gatherMs = () => pace.gatherMs();
   // Only as many jobs as the sender can hand off at once go on to claim (N13): the others wait here,
-  // unclaimed, so no claimed message waits inside an SMTP pool or an HTTP agent. While sends are
-  // quick (at most LOOKAHEAD_SEND_MS on average) as many more may be claimed ahead, each waiting at
-  // most about one such send for a sender slot: the claim's round trip then overlaps the sends in
-  // flight instead of adding to each. Slow sends (a relay taking 200 ms) get no look-ahead.
+  // unclaimed, so no claimed message waits inside an SMTP pool or an HTTP agent for long. While
+  // sends are quick, a worker claims ahead what its sender slots can start within LOOKAHEAD_BUDGET_MS
+  // (a few sends per slot), so that claims go out in batches and their round trips overlap the sends
+  // in flight; slow sends (a relay taking 200 ms a message) get no look-ahead at all.
   const capacity = Math.min(sender.capacity, options.concurrency);
   const sendSlots = new Gate(() => capacity);
-  const claimGate = new Gate(() => (pace.quickerThan(LOOKAHEAD_SEND_MS) ? 2 * capacity : capacity));
+  const claimGate = new Gate(() => capacity * (1 + lookaheadSends(pace)));
   // Claim (which also reads what the channel sends with), then render what was claimed, in one
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
@@ -279,7 +291,7 @@ export function startChannelWorker(
       prefix: config.redis.queuePrefix,
       // the jobs the gates can let through, and no more: a job fetched but not yet claimed waits for
       // BullMQ's stalled-job check if this process dies, so fetching far ahead only delays recovery
-      concurrency: Math.min(options.concurrency, 2 * capacity),
+      concurrency: Math.min(options.concurrency, capacity * (1 + LOOKAHEAD_MAX_SENDS)),
       limiter: { max: options.ratePerSecond, duration: 1000 },
       // A job whose worker died comes back after its lock lapses; its message is then `sending` and
       // the job is acknowledged without a send (the reconciler settles the message after its lease).

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ERROR_RESPONSES, IsoDateTime, Nullable } from '../http/schemas.js';
-import { RecipientBody } from '../recipients/recipients.routes.js';
+import { RecipientBody } from '../recipients/recipient-body.js';
 import type { DsrRequestRow } from './dsr.repository.js';
 import { listOpenDsrRequests, requireDsrRequest } from './dsr.repository.js';
 import { DSR_KINDS, type DsrKind, isOverdue, RECEIVED_VIA, type ReceivedVia } from './dsr.rules.js';

@@ -1,37 +1,16 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  LogController,
-} from 'fastify';
-import { type ApiKeyVerifier, createApiKeyVerifier } from '../auth/api-keys.js';
+import Fastify, { type FastifyBaseLogger, type FastifyError, LogController } from 'fastify';
+import { createApiKeyVerifier } from '../auth/api-keys.js';
 import type { Deps } from '../deps.js';
 import { ConflictError } from '../errors/conflict-error.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
-import { checkReadiness } from '../health/readiness.js';
-import { registerInbound } from '../inbound/inbound.routes.js';
-import { registerOps } from '../ops/ops.routes.js';
 import { registerAuth } from './auth.js';
-import { type OpenApiLike, renderDocsPage } from './docs-page.js';
+import type { HttpContext, TypedApp } from './context.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
-import { registerV1 } from './v1.js';
+import { registerRoutes } from './routes.js';
 import { createRequestValidator } from './validation.js';
-
-export type TypedApp = FastifyInstance<
-  import('node:http').Server,
-  import('node:http').IncomingMessage,
-  import('node:http').ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
-
-export interface HttpContext {
-  readonly deps: Deps;
-  readonly verifyApiKey: ApiKeyVerifier;
-}
 
 interface AjvIssue {
   instancePath: string;
@@ -59,6 +38,10 @@ function fieldsOf(
   });
 }
 
+/**
+ * The api's Fastify app: request validation, logging, error answers, the OpenAPI generator and
+ * authentication, then every route (routes.ts).
+ */
 export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
   const app = Fastify({
     loggerInstance: deps.logger.child({ component: 'http' }) as FastifyBaseLogger,
@@ -156,19 +139,6 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
 
   const ctx: HttpContext = { deps, verifyApiKey: createApiKeyVerifier(deps.db) };
   registerAuth(app, ctx);
-
-  app.get('/healthz', { schema: { hide: true }, config: { public: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true }, config: { public: true } }, async (_request, reply) => {
-    const readiness = await checkReadiness(deps);
-    return reply.code(readiness.ready ? 200 : 503).send(readiness);
-  });
-  app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
-  app.get('/docs', { schema: { hide: true }, config: { public: true } }, async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(renderDocsPage(app.swagger() as OpenApiLike)),
-  );
-
-  await app.register(async (v1) => registerV1(v1 as TypedApp, ctx), { prefix: '/v1' });
-  await app.register(async (inbound) => registerInbound(inbound as TypedApp, ctx));
-  await app.register(async (ops) => registerOps(ops as TypedApp, ctx));
+  await registerRoutes(app, ctx);
   return app;
 }

@@ -1,7 +1,7 @@
 import type { Actor } from '../auth/actor.js';
 import type { ApiKeyPrincipal } from '../auth/api-keys.js';
 import type { Scope } from '../auth/scopes.js';
-import type { HttpContext, TypedApp } from './app.js';
+import type { HttpContext, TypedApp } from './context.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 
 declare module 'fastify' {

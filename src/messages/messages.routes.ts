@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { Channel, ERROR_RESPONSES, Nullable, Purpose, Timestamp } from '../http/schemas.js';
 import { listMessages, MESSAGE_STATUSES, type MessageStatus, resolveIndeterminate } from './resolve.js';
 

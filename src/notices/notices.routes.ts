@@ -2,8 +2,8 @@ import { Type } from '@sinclair/typebox';
 import { audit } from '../audit/audit.js';
 import type { Locale as LocaleT } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ERROR_RESPONSES, IsoDateTime, Locale, Timestamp } from '../http/schemas.js';
 import { createNotice, findNotice, listNotices, type Notice } from './notices.repository.js';
 

@@ -1,10 +1,10 @@
-import type { Queue } from 'bullmq';
 import { sql } from 'kysely';
 import { audit } from '../audit/audit.js';
 import type { Actor } from '../auth/actor.js';
 import type { Deps } from '../deps.js';
 import { CHANNELS, type Channel } from '../domain/vocabulary.js';
 import { SEND_QUEUES } from '../queue/names.js';
+import { queueOf } from '../queue/queues.js';
 import { covers, type OpenStop, openStops, type StopScope } from './stops.repository.js';
 
 export type { OpenStop, StopScope };
@@ -35,12 +35,6 @@ export interface EmergencyState {
   readonly queues_paused: Record<Channel, boolean>;
 }
 
-function sendQueue(deps: Deps, channel: Channel): Queue {
-  const q = deps.queues.get(SEND_QUEUES[channel]);
-  if (!q) throw new Error(`queue ${SEND_QUEUES[channel]} is not built`);
-  return q;
-}
-
 function channelsOf(scope: StopScope): readonly Channel[] {
   return scope === 'all' ? CHANNELS : [scope];
 }
@@ -51,7 +45,7 @@ function perChannel(f: (c: Channel) => boolean): Record<Channel, boolean> {
 
 export async function emergencyState(deps: Deps): Promise<EmergencyState> {
   const stops = await openStops(deps.db);
-  const paused = await Promise.all(CHANNELS.map((c) => sendQueue(deps, c).isPaused()));
+  const paused = await Promise.all(CHANNELS.map((c) => queueOf(deps, SEND_QUEUES[c]).isPaused()));
   const main = stops.find((s) => s.scope === 'all') ?? stops[0];
   return {
     stopped: stops.length > 0,
@@ -154,13 +148,13 @@ export async function emergencyResume(
   });
   const stops = await openStops(deps.db);
   const free = CHANNELS.filter((c) => !covers(stops, c));
-  await Promise.all(free.map((c) => sendQueue(deps, c).resume()));
+  await Promise.all(free.map((c) => queueOf(deps, SEND_QUEUES[c]).resume()));
   deps.logger.info({ changed, scope }, 'emergency stop lifted');
   return { ...(await emergencyState(deps)), changed };
 }
 
 async function pauseQueues(deps: Deps, channels: readonly Channel[]): Promise<void> {
-  await Promise.all(channels.map((c) => sendQueue(deps, c).pause()));
+  await Promise.all(channels.map((c) => queueOf(deps, SEND_QUEUES[c]).pause()));
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { Channel, ERROR_RESPONSES, Nullable, Timestamp } from '../http/schemas.js';
 import { emergencyResume, emergencyState, emergencyStop } from './emergency-stop.js';
 

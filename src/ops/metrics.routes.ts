@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ErrorBody } from '../http/schemas.js';
 import { createApiMetrics } from '../metrics/api-metrics.js';
 

@@ -5,12 +5,20 @@ export const CAMPAIGN_RUNS_QUEUE = 'campaign-runs';
 export const MAINTENANCE_QUEUE = 'maintenance';
 /** Ticks of the campaigns' job schedulers (one scheduler per scheduled campaign), taken by the scheduler role. */
 export const CAMPAIGN_SCHEDULES_QUEUE = 'campaign-schedules';
-export const SEND_QUEUES: Readonly<Record<Channel, string>> = {
+export const SEND_QUEUES = {
   email: 'send-email',
   sms: 'send-sms',
   push: 'send-push',
-};
-export const ALL_QUEUES: readonly string[] = [
+} as const satisfies Readonly<Record<Channel, string>>;
+
+/** The name of one of the deployment's queues. */
+export type QueueName =
+  | typeof CAMPAIGN_RUNS_QUEUE
+  | typeof MAINTENANCE_QUEUE
+  | typeof CAMPAIGN_SCHEDULES_QUEUE
+  | (typeof SEND_QUEUES)[Channel];
+
+export const ALL_QUEUES: readonly QueueName[] = [
   CAMPAIGN_RUNS_QUEUE,
   ...Object.values(SEND_QUEUES),
   MAINTENANCE_QUEUE,

@@ -2,27 +2,13 @@ import { Type } from '@sinclair/typebox';
 import { audit } from '../audit/audit.js';
 import { NotFoundError } from '../errors/not-found-error.js';
 import { ValidationError } from '../errors/validation-error.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { ClientNumberParams, ERROR_RESPONSES, Locale, Nullable, Timestamp } from '../http/schemas.js';
 import { listDevices, registerDevice, unregisterDevice } from './devices.repository.js';
+import { RecipientBody } from './recipient-body.js';
 import { validateRecipientInput } from './recipient-input.js';
 import { type RecipientRow, requireRecipient, upsertRecipient } from './recipients.repository.js';
-
-export const RecipientBody = Type.Object(
-  {
-    first_name: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
-    last_name: Type.Optional(Nullable(Type.String({ maxLength: 100 }))),
-    email: Type.Optional(Nullable(Type.String({ maxLength: 254 }))),
-    phone: Type.Optional(Nullable(Type.String({ maxLength: 32 }))),
-    locale: Type.Optional(Type.String()),
-    time_zone: Type.Optional(Type.String({ maxLength: 64 })),
-    birth_date: Type.Optional(Nullable(Type.String())),
-    personal_code: Type.Optional(Nullable(Type.String({ maxLength: 20 }))),
-    attributes: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { additionalProperties: false },
-);
 
 const RecipientView = Type.Object({
   client_number: Type.String(),

@@ -1,10 +1,9 @@
 import { type TSchema, Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
 import { audit } from '../audit/audit.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
 import { actorOf } from '../http/auth.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { Channel, ERROR_RESPONSES, Nullable, Timestamp } from '../http/schemas.js';
-import { registerMessageRoutes } from '../messages/messages.routes.js';
 import { explainPerson } from './explain.js';
 import {
   campaignReport,
@@ -199,8 +198,8 @@ const ExplanationView = Type.Object({
 });
 
 /**
- * Reports (N8), explain (N8, N9) and — one feature with them — the operator's resolution of
- * indeterminate messages (messages.routes.ts).
+ * Reports (N8) and explain (N8, N9). The operator's resolution of indeterminate messages, one feature
+ * with them, is registered right after (messages.routes.ts).
  */
 export function registerReportRoutes(app: TypedApp, ctx: HttpContext): void {
   const { db, config } = ctx.deps;
@@ -306,6 +305,4 @@ export function registerReportRoutes(app: TypedApp, ctx: HttpContext): void {
       return explanation;
     },
   );
-
-  registerMessageRoutes(app, ctx);
 }

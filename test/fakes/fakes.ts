@@ -10,7 +10,7 @@ import { startTwilioFake, type TwilioFake } from './twilio-fake.js';
 
 /** The credentials in .env.example, which the fakes accept unless told otherwise. */
 export const EXAMPLE_TWILIO_ACCOUNT_SID = 'AC00000000000000000000000000000000';
-export const EXAMPLE_TWILIO_AUTH_TOKEN = 'dev-only-twilio-auth-token';
+export const EXAMPLE_TWILIO_AUTH_TOKEN = '00000000000000000000000000000000';
 
 export interface FakesOptions {
   /** 0 (the default) picks a free port. */

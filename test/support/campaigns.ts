@@ -7,10 +7,10 @@ import {
 } from '../../src/campaigns/campaigns.repository.js';
 import { approveCampaign, submitCampaign } from '../../src/campaigns/lifecycle.js';
 import { type RunOutcome, runCampaign } from '../../src/campaigns/runner.js';
-import { sendQueuesOf } from '../../src/campaigns/runner-role.js';
 import { startRun } from '../../src/campaigns/runs.repository.js';
 import type { Deps } from '../../src/deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../../src/queue/names.js';
+import { queueOf, sendQueuesOf } from '../../src/queue/queues.js';
 
 export async function defineCampaign(deps: Deps, input: CampaignInput): Promise<StoredCampaign> {
   const parsed = parseCampaign(input, deps.config.policy);
@@ -20,9 +20,7 @@ export async function defineCampaign(deps: Deps, input: CampaignInput): Promise<
 }
 
 export function runsQueue(deps: Deps): Queue {
-  const q = deps.queues.get(CAMPAIGN_RUNS_QUEUE);
-  if (!q) throw new Error('no campaign-runs queue');
-  return q;
+  return queueOf(deps, CAMPAIGN_RUNS_QUEUE);
 }
 
 /** Creates a run and runs it in this process (the worker role does the same from a job). */

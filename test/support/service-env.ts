@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
@@ -29,12 +30,35 @@ export function serviceUrls(): ServiceUrls {
   return { appUrl, ownerUrl, pgAdminUrl: get('PG_ADMIN_URL') ?? ownerUrl, redisUrl };
 }
 
-/** The variables of .env.example: a complete, valid configuration for this machine. */
-export function exampleEnv(): Record<string, string> {
+/** The variables of .env.example, as they are: its secrets are placeholders that start refuses. */
+export function exampleFile(): Record<string, string> {
   const parsed = parseEnv(readFileSync(`${ROOT}.env.example`, 'utf8'));
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(parsed)) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * A random secret for this run, the same in every process of it: made by the first process that
+ * asks, and handed down through the environment (bench children inherit it; test processes get it
+ * with the rest of exampleEnv()), so that what one process signs or hashes another one matches.
+ */
+function runSecret(name: 'CC_RUN_SIGNING_SECRET' | 'CC_RUN_PSEUDONYM_SECRET'): string {
+  const secret = process.env[name] ?? randomBytes(32).toString('base64url');
+  process.env[name] = secret;
+  return secret;
+}
+
+/**
+ * .env.example with this run's own secrets: a complete, valid configuration for this machine. The
+ * example's SIGNING_SECRET and PSEUDONYM_SECRET are placeholders, which start refuses.
+ */
+export function exampleEnv(): Record<string, string> {
+  return {
+    ...exampleFile(),
+    SIGNING_SECRET: runSecret('CC_RUN_SIGNING_SECRET'),
+    PSEUDONYM_SECRET: runSecret('CC_RUN_PSEUDONYM_SECRET'),
+  };
 }
 
 /** Replaces the database name in a PostgreSQL URL. */

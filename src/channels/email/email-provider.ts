@@ -2,7 +2,7 @@ import { createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import DKIM from 'nodemailer/lib/dkim';
-import type { Config, ControllerIdentity } from '../../config/config.js';
+import type { ControllerIdentity, EmailConfig } from '../../config/config.js';
 import { accepted, type SendResult } from '../send-result.js';
 import { classifySmtpFailure, smtpFailureOf } from './classify.js';
 import { DataStreamWatch } from './data-stream-watch.js';
@@ -75,7 +75,7 @@ function domainOf(from: string): string {
   return /@([^\s<>@]+)>?\s*$/.exec(from)?.[1] ?? 'localhost';
 }
 
-function dkimSigner(dkim: NonNullable<Config['email']['dkim']>): DKIM {
+function dkimSigner(dkim: NonNullable<EmailConfig['dkim']>): DKIM {
   const privateKey = readFileSync(dkim.privateKeyFile, 'utf8');
   // Fail at start on an unreadable key rather than on the first message.
   createPrivateKey(privateKey);
@@ -89,7 +89,7 @@ function dkimSigner(dkim: NonNullable<Config['email']['dkim']>): DKIM {
  * than nodemailer's `dkim` option so that the DataStreamWatch stays the last stage before DATA.
  */
 export function createEmailProvider(
-  config: Config['email'],
+  config: EmailConfig,
   controller: ControllerIdentity,
   options: EmailProviderOptions = {},
 ): EmailProvider {

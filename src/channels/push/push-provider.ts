@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type Credential, cert, deleteApp, initializeApp } from 'firebase-admin/app';
 import { getMessaging } from 'firebase-admin/messaging';
-import type { Config } from '../../config/config.js';
+import type { PushConfig } from '../../config/config.js';
 import { accepted, type SendResult } from '../send-result.js';
 import { classifyFcmFailure, fcmErrorOf } from './classify.js';
 import { combinePushResults, type PushSendResult } from './combine.js';
@@ -57,7 +57,7 @@ function staticToken(token: string): Credential {
  * endpoint, so `sendEach` also makes one HTTP request per token; separate sends give each request
  * its own SendAttempt, which is what stops the SDK's re-sends and classifies each answer.
  */
-export function createPushProvider(config: Config['push'], options: PushProviderOptions = {}): PushProvider {
+export function createPushProvider(config: PushConfig, options: PushProviderOptions = {}): PushProvider {
   const timeoutMs = options.timeoutMs ?? DEFAULT_FCM_TIMEOUT_MS;
   const target = config.apiBaseUrl === undefined ? undefined : new URL(config.apiBaseUrl);
   const agent = new FcmAgent(target, {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import https from 'node:https';
 import twilio from 'twilio';
 import type RequestClient from 'twilio/lib/base/RequestClient.js';
-import type { Config } from '../../config/config.js';
+import type { SmsConfig } from '../../config/config.js';
 import { parseRetryAfter } from '../http-attempt.js';
 import { accepted, permanent, type SendResult } from '../send-result.js';
 import { classifyTwilioFailure, twilioFailureOf } from './classify.js';
@@ -87,7 +87,7 @@ function absoluteCallback(url: string, publicBaseUrl: string): string {
  * 429 retries stay off: BullMQ retries, with backoff, and only what was certainly not accepted.
  */
 export function createSmsProvider(
-  config: Config['sms'],
+  config: SmsConfig,
   publicBaseUrl: string,
   options: SmsProviderOptions = {},
 ): SmsProvider {

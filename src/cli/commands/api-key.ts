@@ -4,7 +4,8 @@ import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys.js'
 import { isScope, SCOPES, type Scope } from '../../auth/scopes.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { operatorActor, UsageError, withDeps } from '../with-deps.js';
+import { UsageError } from '../usage-error.js';
+import { operatorActor, withDeps } from '../with-deps.js';
 
 const USAGE = `api-key create --name NAME --scopes a,b [--expires-days N] | list | revoke PREFIX   [--actor NAME]`;
 
@@ -12,9 +13,11 @@ export const apiKey: Command = {
   name: 'api-key',
   usage: `${USAGE.padEnd(36)}  manage API keys (shown once; stored hashed)`,
   async run(args, env, out) {
-    const [action, ...rest] = args;
-    const { values, positionals } = parseArgs({
-      args: rest,
+    const {
+      values,
+      positionals: [action, ...positionals],
+    } = parseArgs({
+      args: [...args],
       options: {
         name: { type: 'string' },
         scopes: { type: 'string' },
@@ -22,13 +25,15 @@ export const apiKey: Command = {
         actor: { type: 'string' },
       },
       allowPositionals: true,
-      strict: false,
+      strict: true,
     });
+    if (action !== 'create' && action !== 'list' && action !== 'revoke')
+      throw new UsageError('expected an action: create, list, revoke');
     return withDeps(env, out, 'api-key', async (deps) => {
-      const actor = operatorActor(typeof values.actor === 'string' ? values.actor : undefined);
+      const actor = operatorActor(values.actor);
       if (action === 'create') {
-        const name = typeof values.name === 'string' ? values.name : undefined;
-        const scopes = typeof values.scopes === 'string' ? values.scopes.split(',').map((s) => s.trim()) : [];
+        const name = values.name;
+        const scopes = values.scopes?.split(',').map((s) => s.trim()) ?? [];
         const problems: string[] = [];
         if (!name || !/^[A-Za-z0-9 ._-]{1,200}$/.test(name))
           problems.push('--name is required (letters, digits, space . _ -)');
@@ -38,7 +43,7 @@ export const apiKey: Command = {
         if (unknown.length > 0)
           problems.push(`--scopes: unknown ${unknown.join(', ')}; known: ${SCOPES.join(', ')}`);
         const days = values['expires-days'];
-        if (days !== undefined && (typeof days !== 'string' || !/^\d{1,4}$/.test(days))) {
+        if (days !== undefined && !/^\d{1,4}$/.test(days)) {
           problems.push('--expires-days must be a whole number of days');
         }
         if (problems.length > 0) throw new UsageError(problems.join('; '));
@@ -47,9 +52,7 @@ export const apiKey: Command = {
             name: name ?? '',
             scopes: scopes as Scope[],
             createdBy: actor.id,
-            ...(typeof days === 'string'
-              ? { expiresAt: new Date(Date.now() + Number(days) * 86_400_000) }
-              : {}),
+            ...(days !== undefined ? { expiresAt: new Date(Date.now() + Number(days) * 86_400_000) } : {}),
           });
           await audit(trx, {
             actor,
@@ -94,7 +97,7 @@ export const apiKey: Command = {
         out.result({ revoked: done });
         return done ? EXIT.ok : EXIT.failure;
       }
-      throw new UsageError(`usage: consentcast ${USAGE}`);
+      throw new UsageError('expected an action: create, list, revoke');
     });
   },
 };

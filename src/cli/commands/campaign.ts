@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { type CampaignInput, parseCampaign } from '../../campaigns/campaign.js';
+import { campaignViews } from '../../campaigns/campaign-view.js';
 import { createCampaign, loadCampaign } from '../../campaigns/campaigns.repository.js';
-import { campaignViews } from '../../campaigns/campaigns.routes.js';
 import {
   approveCampaign,
   type CampaignRow,
@@ -25,7 +25,8 @@ import { deliveryHolds } from '../../reports/report.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { operatorActor, UsageError, withDeps } from '../with-deps.js';
+import { UsageError } from '../usage-error.js';
+import { operatorActor, withDeps } from '../with-deps.js';
 
 const USAGE = `campaign create --file DEFINITION.json | --name N --purpose P --channel C... [--frequency-cap 2/7d] [--quiet-hours 21:00-09:00]
   campaign preview ID [--sample N]      campaign status ID
@@ -70,14 +71,32 @@ async function definitionFrom(values: Record<string, unknown>): Promise<Campaign
   };
 }
 
+const ACTIONS = [
+  'create',
+  'preview',
+  'status',
+  'submit',
+  'approve',
+  'reject',
+  'pause',
+  'resume',
+  'cancel',
+  'run-now',
+  'test-send',
+  'unschedule',
+  'schedule',
+] as const;
+
 /** The operator's side of the campaign lifecycle (docs/campaign-lifecycle.md); the actor is an operator. */
 export const campaign: Command = {
   name: 'campaign',
   usage: `${USAGE}\n      create, approve, schedule and follow campaigns`,
   async run(args, env, out) {
-    const [action, ...rest] = args;
-    const { values, positionals } = parseArgs({
-      args: rest,
+    const {
+      values,
+      positionals: [action, ...positionals],
+    } = parseArgs({
+      args: [...args],
       options: {
         file: { type: 'string' },
         name: { type: 'string' },
@@ -98,6 +117,10 @@ export const campaign: Command = {
       allowPositionals: true,
       strict: true,
     });
+    if (!ACTIONS.some((a) => a === action))
+      throw new UsageError(
+        `expected an action: ${ACTIONS.join(', ')}${action === undefined ? '' : `, not "${action}"`}`,
+      );
     return withDeps(env, out, 'campaign', async (deps) => {
       const actor = operatorActor(values.actor);
       const reason = values.reason;
@@ -227,7 +250,7 @@ export const campaign: Command = {
           return EXIT.ok;
         }
         default:
-          throw new UsageError(`usage: consentcast ${USAGE}`);
+          throw new UsageError(`expected an action: ${ACTIONS.join(', ')}`);
       }
     });
   },

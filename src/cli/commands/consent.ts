@@ -4,7 +4,8 @@ import { parseInstant } from '../../domain/instant.js';
 import { CHANNELS, type Channel, PURPOSES, type Purpose } from '../../domain/vocabulary.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { operatorActor, UsageError, withDeps } from '../with-deps.js';
+import { UsageError } from '../usage-error.js';
+import { operatorActor, withDeps } from '../with-deps.js';
 
 const USAGE =
   'consent withdraw CLIENT_NUMBER --reason CODE [--purpose P]... [--channel C]... [--received-at ISO] [--actor NAME]';
@@ -43,9 +44,11 @@ export const consent: Command = {
   name: 'consent',
   usage: `${USAGE}\n      record a withdrawal received by e-mail (source operator), counting from --received-at`,
   async run(args, env, out) {
-    const [action, ...rest] = args;
-    const { values, positionals } = parseArgs({
-      args: rest,
+    const {
+      values,
+      positionals: [action, ...positionals],
+    } = parseArgs({
+      args: [...args],
       options: {
         reason: { type: 'string' },
         purpose: { type: 'string', multiple: true },
@@ -56,8 +59,9 @@ export const consent: Command = {
       allowPositionals: true,
       strict: true,
     });
+    if (action !== 'withdraw') throw new UsageError('expected the action: withdraw');
+    if (positionals.length > 1) throw new UsageError('give one client number');
     return withDeps(env, out, 'consent', async (deps) => {
-      if (action !== 'withdraw') throw new UsageError(`usage: consentcast ${USAGE}`);
       const clientNumber = positionals[0];
       const problems: string[] = [];
       if (!clientNumber) problems.push('the client number is required');

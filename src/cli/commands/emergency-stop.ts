@@ -3,6 +3,7 @@ import { CHANNELS } from '../../domain/vocabulary.js';
 import { emergencyResume, emergencyStop, type StopScope } from '../../ops/emergency-stop.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
+import { UsageError } from '../usage-error.js';
 import { operatorActor, withDeps } from '../with-deps.js';
 
 /** Ops: stop all sending, or one channel's, at once (ordered by the database with every claim), or resume it. */
@@ -22,10 +23,8 @@ export const emergencyStopCommand: Command = {
       strict: true,
     });
     const channel = values.channel;
-    if (channel !== undefined && !CHANNELS.some((c) => c === channel)) {
-      out.error(`emergency-stop: --channel must be one of ${CHANNELS.join(', ')}`);
-      return EXIT.usage;
-    }
+    if (channel !== undefined && !CHANNELS.some((c) => c === channel))
+      throw new UsageError(`--channel must be one of ${CHANNELS.join(', ')}`);
     const scope = (channel ?? 'all') as StopScope;
     return withDeps(env, out, 'emergency-stop', async (deps) => {
       const actor = operatorActor(values.actor);

@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, extname } from 'node:path';
 import type { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
 import { formatProblems, loadConfig } from '../../config/config.js';
 import { buildDeps, closeDeps } from '../../deps.js';
 import { ImportFileError } from '../../import/import-file-error.js';
@@ -10,9 +11,11 @@ import { IMPORT_FORMATS, type ImportFormat } from '../../import/import-row.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_PARALLEL, importPeople } from '../../import/importer.js';
 import { createProgressPrinter, formatSummary } from '../../import/progress.js';
 import { createLogger } from '../../logging/logger.js';
+import { parseArgsProblem } from '../arguments.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { IMPORT_HEAP_GROWING_PERCENT, limitHeapGrowth } from '../heap-growth.js';
+import { UsageError } from '../usage-error.js';
 
 export interface ImportArgs {
   readonly file: string;
@@ -24,8 +27,23 @@ export interface ImportArgs {
   readonly errorsFile?: string;
 }
 
-const USAGE =
-  'usage: consentcast import <file|-> [--format ndjson|csv] [--dry-run] [--actor NAME] [--batch N] [--parallel N] [--errors FILE] [--json]';
+/** Options and the file; a usage problem throws (util.parseArgs), parseImportArgs turns it into text. */
+function parseOptions(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    options: {
+      format: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      actor: { type: 'string' },
+      batch: { type: 'string' },
+      parallel: { type: 'string' },
+      errors: { type: 'string' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+}
+
 const ACTOR = /^[A-Za-z0-9._@-]{1,100}$/;
 const MAX_BATCH = 100_000;
 const MAX_PARALLEL = 8;
@@ -50,29 +68,19 @@ export function parseImportArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>> = {},
 ): ImportArgs | string {
-  let file: string | undefined;
-  let format: string | undefined;
-  let dryRun = false;
-  let actor: string | undefined;
-  let batch: string | undefined;
-  let parallel: string | undefined;
-  let errorsFile: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    const value = (): string | undefined => {
-      i += 1;
-      return args[i];
-    };
-    if (arg === '--dry-run') dryRun = true;
-    else if (arg === '--format') format = value();
-    else if (arg === '--actor') actor = value();
-    else if (arg === '--batch') batch = value();
-    else if (arg === '--parallel') parallel = value();
-    else if (arg === '--errors') errorsFile = value();
-    else if (arg.startsWith('--')) return `unknown option ${arg}`;
-    else if (file === undefined) file = arg;
-    else return 'give one file (or - for standard input)';
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(args);
+  } catch (err) {
+    const problem = parseArgsProblem(err);
+    if (problem === undefined) throw err;
+    return problem;
   }
+  const { values, positionals } = parsed;
+  const { format, actor, batch, parallel, errors: errorsFile } = values;
+  const dryRun = values['dry-run'] ?? false;
+  if (positionals.length > 1) return 'give one file (or - for standard input)';
+  const file = positionals[0];
   if (file === undefined) return 'which file? (- reads standard input)';
   const chosen = format ?? (file === '-' ? undefined : formatFromName(file));
   if (chosen === undefined) {
@@ -129,13 +137,11 @@ function closeStream(stream: WriteStream | undefined): Promise<void> {
  */
 export const importCommand: Command = {
   name: 'import',
-  usage: 'import <file|-> [options]           import people with devices and consents (docs/import.md)',
+  usage:
+    'import <file|-> [--format ndjson|csv] [--dry-run] [--actor NAME] [--batch N] [--parallel N] [--errors FILE]\n      import people with devices and consents, NDJSON or CSV, streamed (docs/import.md)',
   async run(rawArgs, env, out) {
     const args = parseImportArgs(rawArgs, env);
-    if (typeof args === 'string') {
-      out.error(`import: ${args}\n${USAGE}`);
-      return EXIT.usage;
-    }
+    if (typeof args === 'string') throw new UsageError(args);
     const loaded = loadConfig(env);
     if (!loaded.ok) {
       out.error(formatProblems(loaded.problems));

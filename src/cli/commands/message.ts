@@ -9,7 +9,8 @@ import {
 } from '../../messages/resolve.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { operatorActor, UsageError, withDeps } from '../with-deps.js';
+import { UsageError } from '../usage-error.js';
+import { operatorActor, withDeps } from '../with-deps.js';
 
 const USAGE = [
   'message list [--status S] [--campaign ID] [--run ID] [--unresolved] [--limit N]',
@@ -31,9 +32,11 @@ export const message: Command = {
   name: 'message',
   usage: `${USAGE[0]}\n      messages by status (default: indeterminate), ids and metadata only\n  ${USAGE[1]}\n      record whether an indeterminate message reached the provider (audited; never sends)`,
   async run(args, env, out) {
-    const [action, ...rest] = args;
-    const { values, positionals } = parseArgs({
-      args: rest,
+    const {
+      values,
+      positionals: [action, ...positionals],
+    } = parseArgs({
+      args: [...args],
       options: {
         status: { type: 'string' },
         campaign: { type: 'string' },
@@ -47,6 +50,7 @@ export const message: Command = {
       allowPositionals: true,
       strict: true,
     });
+    if (action !== 'list' && action !== 'resolve') throw new UsageError('expected an action: list, resolve');
     return withDeps(env, out, 'message', async (deps) => {
       const problems: string[] = [];
       if (action === 'list') {
@@ -74,7 +78,6 @@ export const message: Command = {
         out.result({ messages: rows });
         return EXIT.ok;
       }
-      if (action !== 'resolve') throw new UsageError(`usage: consentcast ${USAGE.join(' | ')}`);
       const id = positiveId(positionals[0], 'MESSAGE_ID', problems);
       if (positionals[0] === undefined) problems.push('MESSAGE_ID is required');
       const outcome = values.outcome;

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Env } from '../../config/config.js';
@@ -7,17 +8,16 @@ import { migrateDown, migrateToLatest, migrateToZero, migrationStatus } from '..
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { UsageError } from '../usage-error.js';
 
 const ACTIONS = ['latest', 'down', 'zero', 'status'] as const;
-type Action = (typeof ACTIONS)[number];
 
 /** `consentcast migrate [latest|down|zero|status]`, as the schema owner (DATABASE_OWNER_URL). */
 export async function migrateCommand(args: readonly string[], env: Env, out: Output): Promise<number> {
-  const action = (args[0] ?? 'latest') as Action;
-  if (!ACTIONS.includes(action) || args.length > 1) {
-    out.error(`usage: consentcast migrate [${ACTIONS.join('|')}]`);
-    return EXIT.usage;
-  }
+  const { positionals } = parseArgs({ args: [...args], options: {}, allowPositionals: true, strict: true });
+  const action = ACTIONS.find((a) => a === (positionals[0] ?? 'latest'));
+  if (action === undefined || positionals.length > 1)
+    throw new UsageError(`expected one action: ${ACTIONS.join(', ')} (default latest)`);
   const config = loadDatabaseConfig(env);
   if (!config.ok) {
     out.error(formatProblems(config.problems));

@@ -1,18 +1,16 @@
-import { startCampaignRunner } from '../../campaigns/runner-role.js';
-import { startScheduler } from '../../campaigns/scheduler-role.js';
-import { createChannelSender } from '../../channels/senders.js';
 import { formatProblems, loadConfig } from '../../config/config.js';
-import { startMaintenance } from '../../delivery/maintenance-role.js';
-import { DEFAULT_WORKER_OPTIONS, startChannelWorker } from '../../delivery/worker.js';
-import { buildDeps, type Deps } from '../../deps.js';
+import { buildDeps } from '../../deps.js';
 import type { Channel } from '../../domain/vocabulary.js';
 import { startMetricsServer } from '../../metrics/metrics-server.js';
+import { startCampaignRunner } from '../../roles/campaign-runner.js';
+import { startChannelRole } from '../../roles/channel.js';
+import { startMaintenance } from '../../roles/maintenance.js';
+import type { StartRole } from '../../roles/role.js';
+import { startScheduler } from '../../roles/scheduler.js';
+import { noArguments } from '../arguments.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { runUntilSignal, type Stop } from '../lifecycle.js';
-
-/** Starts a role in a process whose dependencies are built: returns its graceful stop. */
-export type StartRole = (deps: Deps) => Promise<Stop>;
+import { runUntilSignal } from '../lifecycle.js';
 
 /**
  * The role, plus its own `GET /metrics` listener when METRICS_PORT is set (docs/operations.md); the
@@ -33,15 +31,31 @@ function withMetricsListener(start: StartRole): StartRole {
   };
 }
 
-/** A long-lived process role: configuration, dependencies, start, then stop on SIGTERM. */
-export function role(name: string, usage: string, start: StartRole): Command {
+/**
+ * A long-lived process role: configuration, dependencies, start, then stop on SIGTERM. A channel
+ * role (`channel`) refuses to start when CHANNELS leaves its channel out: it would have nothing to
+ * send, and no provider settings to send with.
+ */
+export function role(name: string, usage: string, start: StartRole, channel?: Channel): Command {
   return {
     name,
     usage,
-    async run(_args, env, out) {
+    async run(args, env, out) {
+      noArguments(args);
       const loaded = loadConfig(env);
       if (!loaded.ok) {
         out.error(formatProblems(loaded.problems));
+        return EXIT.usage;
+      }
+      if (channel !== undefined && !loaded.config.channels.includes(channel)) {
+        out.error(
+          formatProblems([
+            {
+              key: 'CHANNELS',
+              message: `${channel} is not enabled (CHANNELS=${loaded.config.channels.join(',')}): the ${name} role has nothing to send`,
+            },
+          ]),
+        );
         return EXIT.usage;
       }
       const deps = buildDeps(loaded.config, { role: name });
@@ -56,21 +70,8 @@ export const maintenance = role(
   startMaintenance,
 );
 
-/** The channel worker of one channel with the configured lease, concurrency and rate. */
-export function startChannelRole(channel: Channel): StartRole {
-  return async (deps) => {
-    const { stop } = startChannelWorker(deps, channel, createChannelSender(channel, deps.config), {
-      ...DEFAULT_WORKER_OPTIONS,
-      leaseSeconds: deps.config.policy.sendLeaseSeconds,
-      concurrency: deps.config.policy.workerConcurrency,
-      ratePerSecond: deps.config[channel].ratePerSecond,
-    });
-    return stop;
-  };
-}
-
 function channelRole(channel: Channel, what: string): Command {
-  return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel));
+  return role(channel, `${channel.padEnd(36)}${what}`, startChannelRole(channel), channel);
 }
 
 export const emailWorker = channelRole(

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { defineCampaign, runNow, runsQueue } from '../../support/campaigns.js';
 import { type RunningRole, startRole, waitFor } from '../../support/process.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { SendResult } from '../../../src/channels/send-result.js';
-import type { Config, ControllerIdentity } from '../../../src/config/config.js';
+import type { ControllerIdentity, EmailConfig, PushConfig, SmsConfig } from '../../../src/config/config.js';
 
 export const CONTROLLER: ControllerIdentity = {
   name: 'AS "Citadele banka"',
@@ -17,7 +17,7 @@ export const TWILIO_SID = `AC${'1a'.repeat(16)}`;
 export const TWILIO_TOKEN = 'test-twilio-auth-token';
 export const PUBLIC_BASE_URL = 'https://cc.example.lv';
 
-export function emailConfig(port: number, dkim?: Config['email']['dkim']): Config['email'] {
+export function emailConfig(port: number, dkim?: EmailConfig['dkim']): EmailConfig {
   return {
     smtpUrl: `smtp://127.0.0.1:${port}`,
     from: 'Klix <offers@klix.app>',
@@ -26,7 +26,7 @@ export function emailConfig(port: number, dkim?: Config['email']['dkim']): Confi
   };
 }
 
-export function smsConfig(baseUrl: string, overrides: Partial<Config['sms']> = {}): Config['sms'] {
+export function smsConfig(baseUrl: string, overrides: Partial<SmsConfig> = {}): SmsConfig {
   return {
     accountSid: TWILIO_SID,
     authToken: TWILIO_TOKEN,
@@ -41,7 +41,7 @@ export function smsConfig(baseUrl: string, overrides: Partial<Config['sms']> = {
   };
 }
 
-export function pushConfig(baseUrl: string): Config['push'] {
+export function pushConfig(baseUrl: string): PushConfig {
   return { projectId: 'klix-test', apiBaseUrl: baseUrl, ratePerSecond: 500 };
 }
 

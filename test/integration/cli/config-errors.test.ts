@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runConsentcast } from '../../support/cli.js';
-import { exampleEnv } from '../../support/service-env.js';
+import { exampleEnv, exampleFile } from '../../support/service-env.js';
 
 describe('a process with bad configuration', () => {
   it('prints one clear line per problem, naming the key, and exits 2 without a stack trace', async () => {
@@ -53,5 +53,35 @@ describe('a process with bad configuration', () => {
     const result = await runConsentcast(['frobnicate'], {});
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('a bad option is one line and exit 2, and --help answers without any configuration (the real entry point)', async () => {
+    const bad = await runConsentcast(['campaign', 'status', '1', '--bogus'], {});
+    expect(bad).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'consentcast campaign: unknown option --bogus (consentcast campaign --help shows the usage)\n',
+    });
+    const help = await runConsentcast(['consent', 'withdraw', 'X', '--help'], {});
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.stderr).toBe('');
+    expect(help.stdout).toMatch(/^usage: consentcast consent withdraw CLIENT_NUMBER --reason CODE/);
+  });
+
+  it('refuses to start the worker of a channel that CHANNELS leaves out, naming the key', async () => {
+    const result = await runConsentcast(['sms'], { ...exampleEnv(), CHANNELS: 'email,push' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      'config error: CHANNELS: sms is not enabled (CHANNELS=email,push): the sms role has nothing to send\n',
+    );
+  });
+
+  it('refuses the secrets of .env.example at start, one line per key', async () => {
+    const result = await runConsentcast(['ready'], exampleFile());
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^config error: SIGNING_SECRET: is a placeholder/),
+      expect.stringMatching(/^config error: PSEUDONYM_SECRET: is a placeholder/),
+    ]);
   });
 });

@@ -221,7 +221,7 @@ describe('when a consent change takes effect (N1, N12, N13): withdrawals never l
       url: '/webhooks/twilio/inbound',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params),
+        'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms?.authToken ?? '', url, params),
       },
       payload: new URLSearchParams(params).toString(),
     });

@@ -69,7 +69,11 @@ describe('ending every grant in force beside a writer that holds the person', ()
         url: '/webhooks/twilio/inbound',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params),
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(
+            api.config.sms?.authToken ?? '',
+            url,
+            params,
+          ),
         },
         payload: new URLSearchParams(params).toString(),
       });

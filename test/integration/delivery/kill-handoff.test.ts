@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { type Config, loadConfig } from '../../../src/config/config.js';
 import type { Channel } from '../../../src/domain/vocabulary.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runNow } from '../../support/campaigns.js';
 import { type RunningRole, startRole, waitFor } from '../../support/process.js';

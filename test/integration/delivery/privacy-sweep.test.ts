@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { startRun } from '../../../src/campaigns/runs.repository.js';
 import { signLink } from '../../../src/links/tokens.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { sendJobId } from '../../../src/queue/send-jobs.js';
 import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, openMessages, runsQueue } from '../../support/campaigns.js';
@@ -232,7 +232,11 @@ describe('no personal data in Redis or in the logs after a campaign with failure
         method: 'POST',
         headers: {
           'content-type': 'application/x-www-form-urlencoded',
-          'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params),
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(
+            api.config.sms?.authToken ?? '',
+            url,
+            params,
+          ),
         },
         body: new URLSearchParams(params).toString(),
       });

@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { claimBatch } from '../../../src/delivery/claim.js';
 import { markHandoff } from '../../../src/delivery/handoff.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
+import { campaignReport } from '../../../src/reports/report.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';
 import { seedAudience, seedOffer } from '../../support/seed.js';
 import { createTestApp, type TestApp } from '../../support/test-app.js';
@@ -74,12 +75,27 @@ describe('the reconciler', () => {
     expect(await markHandoff(api.deps.pool, { batch: claimed.batch, messageId: message.id })).toBe(true);
     await expireLease(message.id);
     await sendQueuesOf(api.deps).email.remove(`m${message.id}`);
+    // until the reconciler settles it, the campaign's report says a message waits on a dead worker
+    const campaignId = (
+      await api.deps.db
+        .selectFrom('messages')
+        .select('campaign_id')
+        .where('id', '=', message.id)
+        .executeTakeFirstOrThrow()
+    ).campaign_id;
+    const before = await campaignReport(api.deps.db, campaignId);
+    expect(before.holds.expired_leases.messages).toBe(1);
+    expect(before.holds.expired_leases.since).toBeInstanceOf(Date);
 
     const result = await reconcileNow();
     expect(result).toMatchObject({ indeterminate: 1, released: 0 });
     expect(await rowOf(message.id)).toMatchObject({ status: 'indeterminate', error_code: 'lease_expired' });
     expect(await sendQueuesOf(api.deps).email.getJob(`m${message.id}`)).toBeUndefined();
     expect((await reconcileNow()).indeterminate).toBe(0);
+    expect((await campaignReport(api.deps.db, campaignId)).holds.expired_leases).toEqual({
+      messages: 0,
+      since: null,
+    });
   });
 
   it('puts a claimed message whose provider call never started back to queued, enqueues it, and refuses the late hand-off', async () => {

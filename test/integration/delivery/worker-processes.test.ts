@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendQueuesOf } from '../../../src/campaigns/runner-role.js';
 import { reconcile } from '../../../src/delivery/reconciler.js';
+import { sendQueuesOf } from '../../../src/queue/queues.js';
 import { SEND_JOB_OPTIONS } from '../../../src/queue/send-jobs.js';
 import { type Fakes, providerEnv, startFakes } from '../../fakes/fakes.js';
 import { defineCampaign, runNow } from '../../support/campaigns.js';

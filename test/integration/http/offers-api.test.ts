@@ -253,6 +253,62 @@ describe('the /v1/offers API', () => {
     expect(await count('offers')).toBe(before);
   });
 
+  it('refuses e-mail HTML the parser finds unsafe with a 400 naming each part, what and where', async () => {
+    const before = await count('offers');
+    const reply = await call(
+      'POST',
+      '/v1/offers/check',
+      writer,
+      offerInput({
+        key: 'api-unsafe-html',
+        contents: {
+          email: {
+            lv: {
+              ...EMAIL_LV,
+              html: `<link rel="stylesheet" href="https://evil.example/x.css">\n<style>@import url(x.css);</style>${EMAIL_LV.html}`,
+            },
+            en: {
+              ...EMAIL_LV,
+              html: `<svg><a><set attributeName="href" to="&#106;avascript:alert(1)"/></a></svg>${EMAIL_LV.html}`,
+            },
+          },
+        },
+      }),
+    );
+    expect(reply.statusCode).toBe(400);
+    const fields = fieldsOf(reply.json());
+    expect(fields).toHaveLength(3);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        {
+          field: 'contents/email/en/html',
+          message: expect.stringMatching(/^<svg> is not allowed.*\(line 1, column 1\)$/),
+        },
+        {
+          field: 'contents/email/lv/html',
+          message: expect.stringMatching(/^<link> is not allowed.*\(line 1, column 1\)$/),
+        },
+        {
+          field: 'contents/email/lv/html',
+          message: expect.stringMatching(/^<style> may not load .*\(line 2, column 1\)$/),
+        },
+      ]),
+    );
+    const created = await call('POST', '/v1/offers', writer, offerInput({ key: 'api-safe-html' }));
+    expect(created.statusCode).toBe(201);
+    const patched = await call('PATCH', '/v1/offers/api-safe-html', writer, {
+      contents: { email: { lv: { html: `<a href="data:text/html,x">x</a>${EMAIL_LV.html}` } } },
+    });
+    expect(patched.statusCode).toBe(400);
+    expect(fieldsOf(patched.json())).toEqual([
+      {
+        field: 'contents/email/lv/html',
+        message: expect.stringContaining('"data:" links are not allowed in href'),
+      },
+    ]);
+    expect(await count('offers')).toBe(before + 1);
+  });
+
   it('answers 401 without a key, 403 to a reader who writes and to a key with no reading scope', async () => {
     expect((await call('GET', '/v1/offers')).statusCode).toBe(401);
     const write = await call('POST', '/v1/offers', reader, offerInput({ key: 'api-forbidden' }));

@@ -117,7 +117,7 @@ export function signedTwilioPost(
   signature?: string,
 ) {
   const url = `${api.config.http.publicBaseUrl}${path}`;
-  const sig = signature ?? twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params);
+  const sig = signature ?? twilio.getExpectedTwilioSignature(api.config.sms?.authToken ?? '', url, params);
   return api.app.inject({
     method: 'POST',
     url: path,

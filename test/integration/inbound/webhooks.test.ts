@@ -55,7 +55,7 @@ describe('Twilio webhooks and e-mail bounces (N8, N12, N16)', () => {
       stop,
     );
     const otherUrl = twilio.getExpectedTwilioSignature(
-      api.config.sms.authToken,
+      api.config.sms?.authToken ?? '',
       'https://attacker.example/webhooks/twilio/inbound',
       stop,
     );
@@ -70,7 +70,7 @@ describe('Twilio webhooks and e-mail bounces (N8, N12, N16)', () => {
     }
     // a signature over other parameters does not cover these
     const signedForOther = twilio.getExpectedTwilioSignature(
-      api.config.sms.authToken,
+      api.config.sms?.authToken ?? '',
       `${api.config.http.publicBaseUrl}/webhooks/twilio/inbound`,
       { ...stop, Body: 'hello' },
     );

@@ -116,6 +116,26 @@ describe('offers in PostgreSQL', () => {
     expect(await Promise.all([count('offers'), count('offer_contents'), count('audit_log')])).toEqual(before);
   });
 
+  it('refuses an update whose e-mail HTML is unsafe, naming the part, and leaves the offer as it was', async () => {
+    const { offer } = await createOffer(t.db, offerInput({ key: 'unsafe-update' }), who);
+    const input = offerInput({
+      key: 'unsafe-update',
+      contents: {
+        email: { lv: { ...EMAIL_LV, html: `<base href="https://evil.example/">${EMAIL_LV.html}` } },
+      },
+    });
+    await expect(updateOffer(t.db, 'unsafe-update', input, who)).rejects.toMatchObject({
+      name: 'ValidationError',
+      fields: [
+        {
+          field: 'contents/email/lv/html',
+          message: '<base> is not allowed in e-mail HTML (line 1, column 1)',
+        },
+      ],
+    });
+    expect((await getOffer(t.db, 'unsafe-update'))?.offer.contents).toEqual(offer.contents);
+  });
+
   it('refuses a second offer with the same key and writes nothing for it', async () => {
     await createOffer(t.db, offerInput({ key: 'taken-key' }), who);
     const before = await Promise.all([count('offers'), count('offer_contents'), count('audit_log')]);

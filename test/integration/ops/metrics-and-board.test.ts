@@ -161,6 +161,45 @@ describe('ops: /metrics and the queue board', () => {
     );
   });
 
+  it('an open emergency stop of one channel shows on /metrics and /readyz, and leaves them when resumed', async () => {
+    const stop = await api.app.inject({
+      method: 'POST',
+      url: '/v1/ops/emergency-stop',
+      headers: { authorization: `Bearer ${ops}` },
+      payload: { reason: 'provider incident', channel: 'sms' },
+    });
+    expect(stop.statusCode).toBe(200);
+    expect(stop.json()).toMatchObject({
+      stopped: true,
+      changed: true,
+      channels_stopped: { email: false, sms: true, push: false },
+      stops: [{ scope: 'sms', stopped_by: expect.any(String), reason: 'provider incident' }],
+    });
+    await waitFor(
+      'the stop in /metrics',
+      async () => sampleValue(await scrape(), 'consentcast_emergency_stop_open', { scope: 'sms' }) === 1,
+    );
+    expect(sampleValue(await scrape(), 'consentcast_emergency_stop_open', { scope: 'all' })).toBe(0);
+    const ready = await api.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(JSON.stringify(ready.json())).toMatch(/STOPPED on sms since/);
+
+    const resume = await api.app.inject({
+      method: 'POST',
+      url: '/v1/ops/emergency-resume',
+      headers: { authorization: `Bearer ${ops}` },
+      payload: { channel: 'sms' },
+    });
+    expect(resume.json()).toMatchObject({ stopped: false, changed: true, stops: [] });
+    await waitFor(
+      'the stop gone from /metrics',
+      async () => sampleValue(await scrape(), 'consentcast_emergency_stop_open', { scope: 'sms' }) === 0,
+    );
+    expect(JSON.stringify((await api.app.inject({ method: 'GET', url: '/readyz' })).json())).toMatch(
+      /no emergency stop open/,
+    );
+  });
+
   it('/admin/queues answers 401 without credentials and lists every queue with them', async () => {
     const none = await api.app.inject({ method: 'GET', url: '/admin/queues/api/queues' });
     expect(none.statusCode).toBe(401);

@@ -165,7 +165,7 @@ export async function startScenario(t: TestDatabase): Promise<Scenario> {
     url: '/webhooks/twilio/status',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms.authToken, url, params),
+      'x-twilio-signature': twilio.getExpectedTwilioSignature(api.config.sms?.authToken ?? '', url, params),
     },
     payload: new URLSearchParams(params).toString(),
   });

@@ -14,7 +14,8 @@ describe('configuration', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.database.poolSize).toBe(20);
-    expect(result.config.sms.region).toBe('ie1');
+    expect(result.config.sms?.region).toBe('ie1');
+    expect(result.config.channels).toEqual(['email', 'sms', 'push']);
     expect(result.config.policy.frequencyCap).toEqual({ max: 2, windowHours: 168 });
     expect(result.config.policy.quietHours).toEqual({ startMinute: 21 * 60, endMinute: 9 * 60 });
     expect(Object.isFrozen(result.config)).toBe(true);
@@ -56,7 +57,7 @@ describe('configuration', () => {
 
   it('never echoes a secret back, even a too-short one', () => {
     const problems = problemsOf({ ...exampleEnv(), SIGNING_SECRET: 'hunter2' });
-    expect(problems).toEqual([expect.stringMatching(/^SIGNING_SECRET: too short \(7 characters\)/)]);
+    expect(problems).toEqual([expect.stringMatching(/^SIGNING_SECRET: is too short \(7 characters\)/)]);
     expect(problems.join('\n')).not.toContain('hunter2');
   });
 
@@ -106,6 +107,14 @@ describe('configuration', () => {
     expect(problemsOf({ ...exampleEnv(), QUIET_HOURS_DEFAULT: '9pm-9am' })).toEqual([
       expect.stringMatching(/^QUIET_HOURS_DEFAULT: "9pm-9am" is not HH:MM-HH:MM/),
     ]);
+  });
+
+  it("neither needs nor reads DATABASE_OWNER_URL: it is the migrations' alone", () => {
+    for (const owner of [undefined, 'not a url', 'mysql://owner@db/x']) {
+      const result = loadConfig({ ...exampleEnv(), DATABASE_OWNER_URL: owner });
+      expect(result.ok, String(owner)).toBe(true);
+      if (result.ok) expect(Object.keys(result.config.database).sort()).toEqual(['poolSize', 'url']);
+    }
   });
 
   it('formats problems as one line each, naming the key', () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Gate } from '../../../src/delivery/handoff.js';
+import { SendPace } from '../../../src/delivery/send-pace.js';
+import { LOOKAHEAD_BUDGET_MS, lookaheadSends } from '../../../src/delivery/worker.js';
 
 describe('the hand-off gate', () => {
   it('when the limit is reached, then the next caller waits until a place is given back', async () => {
@@ -61,5 +63,29 @@ describe('the hand-off gate', () => {
     first();
     await Promise.all(waits);
     expect(order).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the look-ahead of a channel worker', () => {
+  const paced = (ms: number, n = 10) => {
+    const pace = new SendPace();
+    for (let i = 0; i < n; i++) pace.observe(ms);
+    return pace;
+  };
+
+  it('when no sends were seen yet, then nothing is claimed ahead', () => {
+    expect(lookaheadSends(new SendPace())).toBe(0);
+  });
+
+  it('when sends take 200 ms (a slow relay), then nothing is claimed ahead', () => {
+    expect(lookaheadSends(paced(200))).toBe(0);
+  });
+
+  it('when sends take 6 ms, then a slot claims what it can start within the budget', () => {
+    expect(lookaheadSends(paced(6))).toBe(Math.floor(LOOKAHEAD_BUDGET_MS / 6));
+  });
+
+  it('when sends are instant, then the look-ahead is capped', () => {
+    expect(lookaheadSends(paced(0))).toBe(10);
   });
 });

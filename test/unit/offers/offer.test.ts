@@ -88,6 +88,32 @@ describe('rendering a content for a person', () => {
     expect(body(renderContent(offer, 'push', 'lv', { first_name: null }))).toBe('Sveiki, skatiet lietotnē!');
   });
 
+  it('does not render a stored e-mail whose HTML the check refuses (one saved before the check grew stricter)', () => {
+    const offer = definition();
+    const stored = {
+      ...offer,
+      contents: {
+        ...offer.contents,
+        email: {
+          lv: {
+            ...EMAIL_LV,
+            html: `<link rel="stylesheet" href="https://evil.example/x.css">${EMAIL_LV.html}`,
+          },
+        },
+      },
+    };
+    expect(renderContent(stored, 'email', 'lv', links)).toEqual({
+      ok: false,
+      reason: 'invalid_template',
+      problems: [
+        {
+          field: 'contents/email/lv/html',
+          message: expect.stringMatching(/^<link> is not allowed: .* \(line 1, column 1\)$/),
+        },
+      ],
+    });
+  });
+
   it('says so when the offer has no content on the channel', () => {
     expect(renderContent(definition({ contents: {} }), 'sms', 'lv', {})).toEqual({
       ok: false,

@@ -1,8 +1,4 @@
-import type { HttpContext, TypedApp } from '../http/app.js';
-import { registerBounceRoutes } from './bounces.js';
-import { registerTrackingRoutes } from './tracking.js';
-import { registerTwilioRoutes } from './twilio.js';
-import { registerUnsubscribeRoutes } from './unsubscribe.js';
+import type { TypedApp } from '../http/context.js';
 
 const FORM_LIMIT = 64 * 1024;
 
@@ -19,10 +15,10 @@ function parseMultipartOneClick(text: string): Record<string, string> {
 }
 
 /**
- * Public pages and webhooks (issue 5): unsubscribe (/u), click and open tracking (/c, /o), Twilio
- * status and inbound SMS, e-mail bounces. Form bodies are parsed only inside this plugin.
+ * Form bodies, as the public pages and the webhooks receive them (unsubscribe forms and one-click,
+ * Twilio's callbacks). Added to the inbound part of the app only: the JSON API takes no forms.
  */
-export async function registerInbound(app: TypedApp, ctx: HttpContext): Promise<void> {
+export function acceptForms(app: TypedApp): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
@@ -33,8 +29,4 @@ export async function registerInbound(app: TypedApp, ctx: HttpContext): Promise<
     { parseAs: 'string', bodyLimit: FORM_LIMIT },
     (_request, body, done) => done(null, parseMultipartOneClick(String(body))),
   );
-  registerUnsubscribeRoutes(app, ctx);
-  registerTrackingRoutes(app, ctx);
-  registerTwilioRoutes(app, ctx);
-  registerBounceRoutes(app, ctx);
 }

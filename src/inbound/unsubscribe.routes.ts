@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit.js';
 import type { Actor } from '../auth/actor.js';
 import { currentConsents, endAllGrants, FUTURE_TOLERANCE_MS } from '../consent/ledger.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { verifyLink } from '../links/tokens.js';
 import { findMessage, type InboundMessage, recordMessageEvent } from './events.js';
 import {

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyReply } from 'fastify';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { type LinkKind, verifyLink } from '../links/tokens.js';
 import { findMessage, recordMessageEvent } from './events.js';
 

@@ -5,7 +5,7 @@ import type { Job, Queue } from 'bullmq';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { audit } from '../audit/audit.js';
 import type { ApiKeyPrincipal } from '../auth/api-keys.js';
-import type { HttpContext, TypedApp } from '../http/app.js';
+import type { HttpContext, TypedApp } from '../http/context.js';
 import { scrubText } from '../logging/scrub.js';
 
 /** Where the board is served. */

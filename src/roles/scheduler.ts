@@ -1,11 +1,7 @@
-import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
-import { sql } from 'kysely';
-import type { Deps } from '../deps.js';
-import { reapplyEmergencyStop } from '../ops/emergency-stop.js';
-import { CAMPAIGN_RUNS_QUEUE, CAMPAIGN_SCHEDULES_QUEUE } from '../queue/names.js';
-import { closeRedis, createRedis } from '../queue/redis.js';
-import { markRunStarted, settleCampaigns } from './lifecycle.js';
-import { startRun } from './runs.repository.js';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { campaignsWithSchedulers, findCampaignRow } from '../campaigns/campaigns.repository.js';
+import { markRunStarted, settleCampaigns } from '../campaigns/lifecycle.js';
+import { startRun } from '../campaigns/runs.repository.js';
 import {
   campaignOfSchedulerId,
   occurrenceKey,
@@ -15,13 +11,13 @@ import {
   type ScheduleColumns,
   scheduleOf,
   upsertScheduler,
-} from './schedule.js';
-
-function queue(deps: Deps, name: string): Queue {
-  const q = deps.queues.get(name);
-  if (!q) throw new Error(`queue ${name} is not built`);
-  return q;
-}
+} from '../campaigns/schedule.js';
+import type { Deps } from '../deps.js';
+import { reapplyEmergencyStop } from '../ops/emergency-stop.js';
+import { CAMPAIGN_RUNS_QUEUE, CAMPAIGN_SCHEDULES_QUEUE } from '../queue/names.js';
+import { queueOf } from '../queue/queues.js';
+import { closeRedis, createRedis } from '../queue/redis.js';
+import type { Stop } from './role.js';
 
 /**
  * Makes BullMQ's job schedulers mirror PostgreSQL: a scheduler for every campaign that has
@@ -29,28 +25,8 @@ function queue(deps: Deps, name: string): Queue {
  * Redis may have lost them (or kept stale ones): PostgreSQL is the truth.
  */
 export async function reconcileSchedulers(deps: Deps): Promise<{ created: number; removed: number }> {
-  const q = queue(deps, CAMPAIGN_SCHEDULES_QUEUE);
-  const wanted = await deps.db
-    .selectFrom('campaigns as c')
-    .select([
-      'c.id',
-      'c.schedule_kind',
-      'c.schedule_at',
-      'c.schedule_cron',
-      'c.schedule_every_seconds',
-      'c.schedule_time_zone',
-      'c.schedule_ends_at',
-    ])
-    .where('c.status', 'in', ['scheduled', 'running', 'paused'])
-    .where('c.schedule_kind', '<>', 'none')
-    .where((eb) =>
-      eb.or([eb('c.schedule_ends_at', 'is', null), eb('c.schedule_ends_at', '>', sql<Date>`now()`)]),
-    )
-    .where(
-      sql<boolean>`NOT (c.schedule_kind = 'once' AND EXISTS (
-        SELECT 1 FROM campaign_runs r WHERE r.campaign_id = c.id AND r.trigger = 'schedule'))`,
-    )
-    .execute();
+  const q = queueOf(deps, CAMPAIGN_SCHEDULES_QUEUE);
+  const wanted = await campaignsWithSchedulers(deps.db);
   const existing = new Map(
     (await q.getJobSchedulers()).flatMap((s) => {
       const id = campaignOfSchedulerId(s.key);
@@ -87,11 +63,7 @@ export async function reconcileSchedulers(deps: Deps): Promise<{ created: number
 export async function handleTick(deps: Deps, job: Job): Promise<string> {
   const tick = parseTick(job.data);
   if (!tick) throw new UnrecoverableError('tick payload is not { campaignId }');
-  const row = await deps.db
-    .selectFrom('campaigns')
-    .selectAll()
-    .where('id', '=', tick.campaignId)
-    .executeTakeFirst();
+  const row = await findCampaignRow(deps.db, tick.campaignId);
   const log = deps.logger.child({ campaignId: tick.campaignId, tick: job.id });
   if (!row) return 'gone';
   const schedule = scheduleOf(row);
@@ -100,13 +72,13 @@ export async function handleTick(deps: Deps, job: Job): Promise<string> {
     return 'paused';
   }
   if (!schedule || !['scheduled', 'running'].includes(row.status)) {
-    await removeScheduler(queue(deps, CAMPAIGN_SCHEDULES_QUEUE), row.id);
+    await removeScheduler(queueOf(deps, CAMPAIGN_SCHEDULES_QUEUE), row.id);
     log.info({ status: row.status }, 'tick of a campaign that is no longer scheduled: scheduler removed');
     return 'not_scheduled';
   }
   if (schedule.kind !== 'once' && schedule.endsAt && schedule.endsAt <= new Date()) return 'ended';
   const key = occurrenceKey(schedule, job.id, job.timestamp);
-  const { runId, created } = await startRun(deps.db, queue(deps, CAMPAIGN_RUNS_QUEUE), {
+  const { runId, created } = await startRun(deps.db, queueOf(deps, CAMPAIGN_RUNS_QUEUE), {
     campaignId: row.id,
     trigger: 'schedule',
     occurrenceKey: key,
@@ -126,9 +98,9 @@ const RECONCILE_MS = 30_000;
 /**
  * The scheduler role: re-creates the job schedulers of every scheduled campaign from PostgreSQL
  * (and removes stale ones), re-applies an open emergency stop, then consumes ticks from
- * `campaign-schedules`. It also settles running campaigns whose work is done. Returns a stop function.
+ * `campaign-schedules`. It also settles running campaigns whose work is done. Returns its graceful stop.
  */
-export async function startScheduler(deps: Deps): Promise<() => Promise<void>> {
+export async function startScheduler(deps: Deps): Promise<Stop> {
   const reconciled = await reconcileSchedulers(deps);
   await reapplyEmergencyStop(deps);
   deps.logger.info(reconciled, 'campaign schedulers reconciled with PostgreSQL');

@@ -1,10 +1,11 @@
-import { sendQueuesOf } from '../campaigns/runner-role.js';
 import { reviveStuckRuns } from '../campaigns/runs.repository.js';
 import { runRetention } from '../consent/retention.js';
+import { pruneHandoffs } from '../delivery/handoff.js';
+import { reenqueueLostJobs, settleExpiredLeases } from '../delivery/reconciler.js';
 import type { Deps } from '../deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../queue/names.js';
-import { pruneHandoffs } from './handoff.js';
-import { reenqueueLostJobs, settleExpiredLeases } from './reconciler.js';
+import { queueOf, sendQueuesOf } from '../queue/queues.js';
+import type { Stop } from './role.js';
 
 /** Expired leases are settled this often: a dead worker's messages are terminal or sent soon after. */
 const LEASES_EVERY_MS = 5_000;
@@ -16,9 +17,9 @@ const RETENTION_EVERY_MS = 24 * 3600_000;
  * once a day. Every step is idempotent (a second maintenance process, or a tick run twice, changes
  * nothing more).
  */
-export async function startMaintenance(deps: Deps): Promise<() => Promise<void>> {
+export async function startMaintenance(deps: Deps): Promise<Stop> {
   const queues = sendQueuesOf(deps);
-  const runs = deps.queues.get(CAMPAIGN_RUNS_QUEUE);
+  const runs = queueOf(deps, CAMPAIGN_RUNS_QUEUE);
   let lastRetention = 0;
   let lastSweep = 0;
   let running: Promise<void> = Promise.resolve();
@@ -35,7 +36,7 @@ export async function startMaintenance(deps: Deps): Promise<() => Promise<void>>
         batch: 1000,
       });
       if (reenqueued > 0) deps.logger.warn({ reenqueued }, 'enqueued again messages whose job Redis lost');
-      if (runs) await reviveStuckRuns(deps.db, runs);
+      await reviveStuckRuns(deps.db, runs);
       await pruneHandoffs(deps.pool);
       if (Date.now() - lastRetention > RETENTION_EVERY_MS) {
         lastRetention = Date.now();

@@ -1,35 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { runCampaign } from '../campaigns/runner.js';
+import { parseRunJob, reviveStuckRuns } from '../campaigns/runs.repository.js';
 import type { Deps } from '../deps.js';
-import type { Channel } from '../domain/vocabulary.js';
-import { CAMPAIGN_RUNS_QUEUE, SEND_QUEUES } from '../queue/names.js';
+import { CAMPAIGN_RUNS_QUEUE } from '../queue/names.js';
+import { queueOf, sendQueuesOf } from '../queue/queues.js';
 import { closeRedis, createRedis } from '../queue/redis.js';
-import { runCampaign } from './runner.js';
-import { parseRunJob, reviveStuckRuns } from './runs.repository.js';
-
-function queue(deps: Deps, name: string): Queue {
-  const q = deps.queues.get(name);
-  if (!q) throw new Error(`queue ${name} is not built`);
-  return q;
-}
-
-export function sendQueuesOf(deps: Deps): Record<Channel, Queue> {
-  return {
-    email: queue(deps, SEND_QUEUES.email),
-    sms: queue(deps, SEND_QUEUES.sms),
-    push: queue(deps, SEND_QUEUES.push),
-  };
-}
+import type { Stop } from './role.js';
 
 /**
  * The campaign-runner role: takes run jobs from `campaign-runs` one at a time and revives runs whose
- * runner died (lease expired). Returns a stop function for graceful shutdown.
+ * runner died (lease expired). Returns its graceful stop.
  */
-export async function startCampaignRunner(deps: Deps): Promise<() => Promise<void>> {
+export async function startCampaignRunner(deps: Deps): Promise<Stop> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const { chunkSize, leaseMs } = deps.config.runner;
-  const runsQueue = queue(deps, CAMPAIGN_RUNS_QUEUE);
+  const runsQueue = queueOf(deps, CAMPAIGN_RUNS_QUEUE);
   const sendQueues = sendQueuesOf(deps);
   const connection = createRedis(deps.config.redis.url, 'worker', deps.logger);
   const worker = new Worker(
