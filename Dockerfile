@@ -5,11 +5,11 @@
 # runs its RUN and COPY lines in temporary directories and starts the ENTRYPOINT. It understands only
 # the instructions and flags used here and fails on anything else: extend it when you extend this file.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# No dependency install scripts: npm 11 blocks them unless package.json allowScripts approves them (only
-# esbuild, which the build does not use), but the npm 10 of node:20 images knows no allowScripts.
+# No dependency install scripts, whatever the base image's npm makes of package.json allowScripts: it
+# approves only esbuild, which the build does not use.
 RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -17,7 +17,7 @@ COPY workers ./workers
 COPY migrations ./migrations
 RUN npm run build
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# README command (1): the main job. Sets up everything — dependencies, PostgreSQL and Redis, the
-# schema — checks readiness, then runs a real campaign end to end against the local provider fakes
-# and checks the fakes' delivery log itself (scripts/demo/demo.ts, docs/demo.md). Arguments go to
-# the demo: bash scripts/demo.sh --size 5000 --keep-running
+# README command (1): the main job. Sets up everything — Node 24 and the dependencies, PostgreSQL
+# and Redis, the schema — checks readiness, then runs a real campaign end to end against the local
+# provider fakes and checks the fakes' delivery log itself (scripts/demo/demo.ts, docs/demo.md), all
+# on that Node. Arguments go to the demo: bash scripts/demo.sh --size 5000 --keep-running
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
-# (assigned first: a failing command substitution inside eval would not stop the script)
+# (each assigned first: a failing command substitution inside eval would not stop the script)
+# Node 24 first on PATH for everything below, and node_modules.
+bootstrap_env=$(bash scripts/bootstrap.sh)
+eval "$bootstrap_env"
 services_env=$(bash scripts/services.sh up)
 eval "$services_env"
 # Configuration: .env when present, else the local defaults of .env.example; the services' URLs win.

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadDockerignore } from './dockerignore.js';
 import { planImage } from './image-plan.js';
 
-const dockerfile = (...lines: string[]): string => ['FROM node:20-bookworm-slim AS a', ...lines].join('\n');
+const dockerfile = (...lines: string[]): string => ['FROM node:24-bookworm-slim AS a', ...lines].join('\n');
 
 describe('reading a Dockerfile for the image test', () => {
   it('joins continued lines and keeps the exec form of HEALTHCHECK, ENTRYPOINT and CMD', () => {
