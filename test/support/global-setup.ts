@@ -69,8 +69,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
   for (const { datname } of rows) {
-    // Templates of older migrations: dropped unless a run still clones from them.
-    if (datname.startsWith('cc_test_tpl_') && datname !== template) {
+    // Templates of older migrations: dropped unless a run still clones from them. A template another
+    // run is still building (`_wip`) is left to it: between its migration and its rename nobody is
+    // connected to it, and dropping it then broke that run.
+    if (datname.startsWith('cc_test_tpl_') && datname !== template && !datname.endsWith('_wip')) {
       await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
     }
   }
