@@ -57,6 +57,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   redis.disconnect();
 
   const template = templateName();
+  // This run clones from its template until it ends: it says so with a shared advisory lock held by
+  // a connection of its own, so that another run (a developer's or a helper's, with other
+  // migrations) never drops the template from under it.
+  const holder = new pg.Client({ connectionString: urls.pgAdminUrl, connectionTimeoutMillis: 3_000 });
+  await holder.connect();
+  await holder.query('SELECT pg_advisory_lock_shared(hashtext($1))', [`in-use:${template}`]);
   const { rows } = await admin.query<{ datname: string }>(
     "SELECT datname FROM pg_database WHERE datname LIKE 'cc\\_test\\_%'",
   );
@@ -73,7 +79,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
     // run is still building (`_wip`) is left to it: between its migration and its rename nobody is
     // connected to it, and dropping it then broke that run.
     if (datname.startsWith('cc_test_tpl_') && datname !== template && !datname.endsWith('_wip')) {
+      const free = await admin.query<{ free: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS free', [
+        `in-use:${datname}`,
+      ]);
+      if (free.rows[0]?.free !== true) continue;
       await admin.query(`DROP DATABASE IF EXISTS "${datname}"`).catch(() => undefined);
+      await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [`in-use:${datname}`]);
     }
   }
   if (!rows.some((r) => r.datname === template)) {
@@ -85,7 +96,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   await admin.end();
   project.provide('services', { ...urls, template, runPid: process.pid });
-  return async () => {};
+  return async () => {
+    await holder.end();
+  };
 }
 
 function isAlive(pid: number): boolean {
