@@ -32,6 +32,8 @@ export interface ChannelWorkerOptions {
  * a few tens of milliseconds before the send at most; issue 12 asks p99 ≤ 250 ms).
  */
 export const LOOKAHEAD_BUDGET_MS = 50;
+/** How long a claim batch gathers while the look-ahead keeps claimed messages queued for slots. */
+const LOOKAHEAD_GATHER_MS = 25;
 /** At most this many sends per slot are claimed ahead, however quick the sends. */
 const LOOKAHEAD_MAX_SENDS = 10;
 
@@ -142,7 +144,10 @@ export function startChannelWorker(
         };
       });
     },
-    { maxWaitMs: gatherMs, maxSize: 200 },
+    // With a look-ahead, claimed messages queue for the sender slots, so a claim batch may gather
+    // longer without leaving a slot idle: fewer, larger claims (the wait comes before the claim,
+    // so it does not add to claim-to-hand-off).
+    { maxWaitMs: () => (lookaheadSends(pace) > 0 ? LOOKAHEAD_GATHER_MS : gatherMs()), maxSize: 200 },
   );
   // Each message's hand-off mark commits before its provider call starts; the messages that get a
   // sender slot together share one statement.
