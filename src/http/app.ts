@@ -134,7 +134,7 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
         title: 'consentcast API',
         version: '1',
         description:
-          'Consent-first campaign orchestration. Authenticate with `Authorization: Bearer cc_<prefix>_<secret>`, or as staff with the session cookie from `POST /auth/sign-in` (state changes then need the `x-csrf-token` header); each route names the scope it needs.',
+          'Consent-first campaign orchestration. Authenticate with `Authorization: Bearer cc_<prefix>_<secret>`, or as staff with the session cookie from `POST /v1/auth/sign-in` (state changes then need the `x-csrf-token` header); each route names the scope it needs.',
       },
       components: {
         securitySchemes: {

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../auth/actor.js';
+import { type Actor, staffActor } from '../auth/actor.js';
 import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
 import { scopesOfRoles } from '../staff/roles.js';
@@ -91,7 +91,5 @@ export function registerAuth(app: TypedApp, ctx: HttpContext): void {
 export function actorOf(request: { principal?: Principal }): Actor {
   const principal = request.principal;
   if (!principal) throw new UnauthorizedError('not authenticated');
-  return principal.kind === 'staff'
-    ? { type: 'staff', id: String(principal.staffId) }
-    : { type: 'api_key', id: principal.name };
+  return principal.kind === 'staff' ? staffActor(principal.staffId) : { type: 'api_key', id: principal.name };
 }

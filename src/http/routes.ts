@@ -29,10 +29,9 @@ import { registerDocsRoutes } from './docs.routes.js';
  * - `/v1`, the JSON API: every route declares its scope and its request and response schemas;
  * - public pages and webhooks (docs/inbound.md): unsubscribe, click and open tracking, Twilio, bounces;
  *   form bodies are parsed in this part only;
- * - ops outside /v1 (docs/operations.md): `GET /metrics` and the queue board at /admin/queues;
- * - `/auth`, staff sign-in (docs/staff.md).
- * /v1 and /auth answer with strict security headers (helmet): they are what a staff session is
- * served, and a JSON answer needs no script, style or frame.
+ * - ops outside /v1 (docs/operations.md): `GET /metrics` and the queue board at /admin/queues.
+ * /v1 (staff sign-in at /v1/auth included, docs/staff.md) answers with strict security headers
+ * (helmet): it is what a staff session is served, and a JSON answer needs no script, style or frame.
  */
 /** Nothing may load from, frame or be framed by a JSON answer; HSTS is helmet's default. */
 const STRICT_HEADERS = {
@@ -67,18 +66,10 @@ export async function registerRoutes(app: TypedApp, ctx: HttpContext): Promise<v
       registerCampaignRoutes(v1, ctx);
       registerEmergencyRoutes(v1, ctx);
       registerOfferRoutes(v1, ctx);
+      registerSignInRoutes(v1, ctx);
       registerStaffRoutes(v1, ctx);
     },
     { prefix: '/v1' },
-  );
-
-  await app.register(
-    async (plugin) => {
-      const auth = plugin as TypedApp;
-      await auth.register(helmet, STRICT_HEADERS);
-      registerSignInRoutes(auth, ctx);
-    },
-    { prefix: '/auth' },
   );
 
   await app.register(async (plugin) => {

@@ -28,7 +28,7 @@ const EMAIL = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
 export interface CreatedStaff {
   readonly id: number;
-  /** One-time: the person sets their password with it (POST /auth/set-password). Shown once. */
+  /** One-time: the person sets their password with it (POST /v1/auth/set-password). Shown once. */
   readonly setPasswordToken: string;
   readonly tokenExpiresAt: Date;
 }

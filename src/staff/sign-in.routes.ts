@@ -33,7 +33,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   const settings = ctx.staffSession;
 
   app.post(
-    '/set-password',
+    '/auth/set-password',
     {
       config: { public: true },
       schema: {
@@ -55,7 +55,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   );
 
   app.post(
-    '/totp/enrol',
+    '/auth/totp/enrol',
     {
       config: { public: true },
       schema: {
@@ -84,7 +84,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   );
 
   app.post(
-    '/sign-in',
+    '/auth/sign-in',
     {
       config: { public: true },
       schema: {
@@ -109,9 +109,10 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
       );
       if (!outcome.ok) {
         if (outcome.reason === 'enrolment_required')
-          return reply
-            .code(403)
-            .send({ error: 'totp_enrolment_required', message: 'enrol TOTP first: POST /auth/totp/enrol' });
+          return reply.code(403).send({
+            error: 'totp_enrolment_required',
+            message: 'enrol TOTP first: POST /v1/auth/totp/enrol',
+          });
         return reply.code(401).send(signInRefusal(outcome.reason));
       }
       setSessionCookie(reply, settings, outcome.token, outcome.expiresAt);
@@ -121,7 +122,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   );
 
   app.get(
-    '/csrf',
+    '/auth/csrf',
     {
       config: { session: true },
       schema: {
@@ -138,7 +139,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   );
 
   app.get(
-    '/me',
+    '/auth/me',
     {
       config: { session: true },
       schema: {
@@ -162,7 +163,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
   );
 
   app.post(
-    '/sign-out',
+    '/auth/sign-out',
     {
       config: { session: true },
       schema: {

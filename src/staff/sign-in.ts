@@ -1,5 +1,5 @@
 import { audit } from '../audit/audit.js';
-import type { Actor } from '../auth/actor.js';
+import { type Actor, staffActor } from '../auth/actor.js';
 import { sha256Hex } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
 import { ValidationError } from '../errors/validation-error.js';
@@ -18,7 +18,7 @@ import { checkTotp, newTotpSecret, totpUri } from './totp.js';
 
 /**
  * Signing in (docs/staff.md, "Signing in"): e-mail, password and TOTP code in one request, so a
- * failure never says which factor was wrong. The first sign-in after enrolment (POST /auth/totp/enrol)
+ * failure never says which factor was wrong. The first sign-in after enrolment (POST /v1/auth/totp/enrol)
  * confirms the new secret with its first code. Every attempt is audited with the staff id — never
  * the e-mail address, the password or the code — and wrong attempts feed the lockout (lockout.ts).
  * The account's row is locked for the attempt, so parallel guesses are counted one after another.
@@ -41,7 +41,6 @@ export interface SignInInput {
   readonly requestId?: string;
 }
 
-const staffActor = (id: number): Actor => ({ type: 'staff', id: String(id) });
 /** Attempts on an address that names no live account: audited without the address. */
 const UNKNOWN_ACCOUNT: Actor = { type: 'system', id: 'sign-in' };
 

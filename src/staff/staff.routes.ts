@@ -13,7 +13,7 @@ const IdParams = Type.Object(
   { additionalProperties: false },
 );
 const Token = Type.Object({
-  set_password_token: Type.String({ description: 'one-time; shown this once; POST /auth/set-password' }),
+  set_password_token: Type.String({ description: 'one-time; shown this once; POST /v1/auth/set-password' }),
   token_expires_at: Timestamp,
 });
 const StaffView = Type.Object({

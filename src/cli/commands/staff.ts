@@ -62,7 +62,7 @@ export const staff: Command = {
         if (password !== undefined) {
           await setPasswordWithToken(deps.db, { token: created.setPasswordToken, password }, now);
           out.line(
-            `created admin ${created.id}; the password is set. Enrol TOTP next: POST /auth/totp/enrol`,
+            `created admin ${created.id}; the password is set. Enrol TOTP next: POST /v1/auth/totp/enrol`,
           );
           out.result({ id: created.id });
           return EXIT.ok;

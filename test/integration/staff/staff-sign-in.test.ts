@@ -60,7 +60,7 @@ describe('staff sign-in, sessions and offboarding', () => {
   }
 
   async function signIn(email: string, secret: string, staffId: number, password = PASSWORD) {
-    return call('POST', '/auth/sign-in', {
+    return call('POST', '/v1/auth/sign-in', {
       payload: { email, password, code: await codeFor(secret, staffId) },
     });
   }
@@ -73,13 +73,13 @@ describe('staff sign-in, sessions and offboarding', () => {
 
   /** The person's first steps: set the password with the token, enrol TOTP, sign in with its first code. */
   async function firstSignIn(email: string, token: string): Promise<Browser> {
-    const set = await call('POST', '/auth/set-password', { payload: { token, password: PASSWORD } });
+    const set = await call('POST', '/v1/auth/set-password', { payload: { token, password: PASSWORD } });
     expect(set.statusCode, set.body).toBe(204);
-    const notEnrolled = await call('POST', '/auth/sign-in', {
+    const notEnrolled = await call('POST', '/v1/auth/sign-in', {
       payload: { email, password: PASSWORD, code: '123456' },
     });
     expect(notEnrolled.json()).toMatchObject({ error: 'totp_enrolment_required' });
-    const enrol = await call('POST', '/auth/totp/enrol', { payload: { email, password: PASSWORD } });
+    const enrol = await call('POST', '/v1/auth/totp/enrol', { payload: { email, password: PASSWORD } });
     expect(enrol.statusCode, enrol.body).toBe(200);
     const { otpauth_uri, secret } = enrol.json<{ otpauth_uri: string; secret: string }>();
     expect(otpauth_uri).toMatch(/^otpauth:\/\/totp\/consentcast:staff-\d+\?secret=/);
@@ -109,7 +109,7 @@ describe('staff sign-in, sessions and offboarding', () => {
     const created = JSON.parse(written.join('')) as { id: number; set_password_token: string };
     admin = await firstSignIn('admin@bank.example', created.set_password_token);
     expect(admin.staffId).toBe(created.id);
-    const me = await call('GET', '/auth/me', { browser: admin });
+    const me = await call('GET', '/v1/auth/me', { browser: admin });
     expect(me.json()).toMatchObject({ staff_id: created.id, roles: ['admin'], scopes: ['staff'] });
   });
 
@@ -125,7 +125,7 @@ describe('staff sign-in, sessions and offboarding', () => {
     const [entry] = await auditOf('staff.create').then((rows) =>
       rows.filter((r) => r.subject_id === String(id)),
     );
-    expect(entry).toMatchObject({ actor_type: 'staff', actor_id: String(admin.staffId) });
+    expect(entry).toMatchObject({ actor_type: 'staff', actor_id: `staff:${admin.staffId}` });
   });
 
   it('sets the session cookie HttpOnly, SameSite=Strict, Path=/, with an absolute expiry', async () => {
@@ -142,7 +142,7 @@ describe('staff sign-in, sessions and offboarding', () => {
     try {
       const response = await https.app.inject({
         method: 'POST',
-        url: '/auth/sign-in',
+        url: '/v1/auth/sign-in',
         payload: {
           email: marketerEmail,
           password: PASSWORD,
@@ -159,11 +159,11 @@ describe('staff sign-in, sessions and offboarding', () => {
 
   it('refuses a wrong TOTP code and a wrong password, and audits both failures with the staff id', async () => {
     const before = (await auditOf('staff.sign_in.failure')).length;
-    const wrongCode = await call('POST', '/auth/sign-in', {
+    const wrongCode = await call('POST', '/v1/auth/sign-in', {
       payload: { email: marketerEmail, password: PASSWORD, code: '000000' },
     });
     expect(wrongCode.statusCode).toBe(401);
-    const wrongPassword = await call('POST', '/auth/sign-in', {
+    const wrongPassword = await call('POST', '/v1/auth/sign-in', {
       payload: {
         email: marketerEmail,
         password: 'not the password',
@@ -174,19 +174,19 @@ describe('staff sign-in, sessions and offboarding', () => {
     expect(wrongPassword.json()).toEqual(wrongCode.json()); // which factor was wrong is not said
     const failures = (await auditOf('staff.sign_in.failure')).slice(before);
     expect(failures.map((f) => [f.actor_type, f.actor_id, f.details])).toEqual([
-      ['staff', String(marketer.staffId), { reason: 'totp' }],
-      ['staff', String(marketer.staffId), { reason: 'password' }],
+      ['staff', `staff:${marketer.staffId}`, { reason: 'totp' }],
+      ['staff', `staff:${marketer.staffId}`, { reason: 'password' }],
     ]);
     await t.db.updateTable('staff').set({ failed_attempts: 0 }).where('id', '=', marketer.staffId).execute();
   });
 
   it('accepts a code once', async () => {
     const code = await codeFor(marketer.secret, marketer.staffId);
-    const first = await call('POST', '/auth/sign-in', {
+    const first = await call('POST', '/v1/auth/sign-in', {
       payload: { email: marketerEmail, password: PASSWORD, code },
     });
     expect(first.statusCode).toBe(200);
-    const again = await call('POST', '/auth/sign-in', {
+    const again = await call('POST', '/v1/auth/sign-in', {
       payload: { email: marketerEmail, password: PASSWORD, code },
     });
     expect(again.statusCode).toBe(401);
@@ -195,13 +195,16 @@ describe('staff sign-in, sessions and offboarding', () => {
 
   it('locks the account after five wrong passwords; the right one fails until the lock passes', async () => {
     for (let i = 0; i < 5; i += 1) {
-      const wrong = await call('POST', '/auth/sign-in', {
+      const wrong = await call('POST', '/v1/auth/sign-in', {
         payload: { email: marketerEmail, password: `wrong password ${i}`, code: '000000' },
       });
       expect(wrong.statusCode).toBe(401);
     }
     const lockouts = await auditOf('staff.sign_in.lockout');
-    expect(lockouts.at(-1)).toMatchObject({ actor_id: String(marketer.staffId), details: { lockouts: 1 } });
+    expect(lockouts.at(-1)).toMatchObject({
+      actor_id: `staff:${marketer.staffId}`,
+      details: { lockouts: 1 },
+    });
     const whileLocked = await signIn(marketerEmail, marketer.secret, marketer.staffId);
     expect(whileLocked.statusCode).toBe(401);
     expect(whileLocked.json()).toMatchObject({ error: 'locked' });
@@ -222,7 +225,7 @@ describe('staff sign-in, sessions and offboarding', () => {
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ failed_attempts: 0, lockouts: 0, locked_until: null });
     expect((await auditOf('staff.sign_in.success')).at(-1)).toMatchObject({
-      actor_id: String(marketer.staffId),
+      actor_id: `staff:${marketer.staffId}`,
     });
   });
 
@@ -263,10 +266,10 @@ describe('staff sign-in, sessions and offboarding', () => {
       payload: { email: 'x@bank.example', name: 'X', roles: ['ops'] },
     });
     expect(crossed.statusCode).toBe(403);
-    const me = await call('GET', '/auth/me', { browser: marketer });
+    const me = await call('GET', '/v1/auth/me', { browser: marketer });
     expect(me.json()).toMatchObject({ staff_id: marketer.staffId, roles: ['marketer'] });
     // A session cookie that is not one the server issued is no session at all.
-    const guessed = await call('GET', '/auth/me', {
+    const guessed = await call('GET', '/v1/auth/me', {
       browser: { ...marketer, cookies: { ...marketer.cookies, cc_session: 'A'.repeat(43) } },
     });
     expect(guessed.statusCode).toBe(401);
@@ -284,10 +287,10 @@ describe('staff sign-in, sessions and offboarding', () => {
 
   it('ends the session at sign-out', async () => {
     const other = browserOf(await signIn(marketerEmail, marketer.secret, marketer.staffId), marketer.secret);
-    const out = await call('POST', '/auth/sign-out', { browser: other });
+    const out = await call('POST', '/v1/auth/sign-out', { browser: other });
     expect(out.statusCode, out.body).toBe(204);
-    expect((await call('GET', '/auth/me', { browser: other })).statusCode).toBe(401);
-    expect((await call('GET', '/auth/me', { browser: marketer })).statusCode).toBe(200);
+    expect((await call('GET', '/v1/auth/me', { browser: other })).statusCode).toBe(401);
+    expect((await call('GET', '/v1/auth/me', { browser: marketer })).statusCode).toBe(200);
   });
 
   it("ends the person's sessions and API keys at once when they are offboarded", async () => {
@@ -306,7 +309,7 @@ describe('staff sign-in, sessions and offboarding', () => {
     expect(ended.sessions_ended).toBeGreaterThanOrEqual(1); // every sign-in of this file left one
     expect((await call('GET', '/v1/offers', { key: key.key })).statusCode).toBe(401);
     expect((await call('GET', '/v1/offers', { browser: marketer })).statusCode).toBe(401);
-    const again = await call('POST', '/auth/sign-in', {
+    const again = await call('POST', '/v1/auth/sign-in', {
       payload: {
         email: marketerEmail,
         password: PASSWORD,
