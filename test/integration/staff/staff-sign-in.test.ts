@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../../src/auth/api-keys.js';
@@ -291,6 +292,63 @@ describe('staff sign-in, sessions and offboarding', () => {
     expect(out.statusCode, out.body).toBe(204);
     expect((await call('GET', '/v1/auth/me', { browser: other })).statusCode).toBe(401);
     expect((await call('GET', '/v1/auth/me', { browser: marketer })).statusCode).toBe(200);
+  });
+
+  it('ends a session after the idle limit and after the absolute limit', async () => {
+    const first = browserOf(await signIn(marketerEmail, marketer.secret, marketer.staffId), marketer.secret);
+    const second = browserOf(await signIn(marketerEmail, marketer.secret, marketer.staffId), marketer.secret);
+    const hashOf = (b: Browser) =>
+      createHash('sha256')
+        .update(b.cookies.cc_session ?? '')
+        .digest('hex');
+    expect((await call('GET', '/v1/auth/me', { browser: first })).statusCode).toBe(200);
+    // 31 minutes without a request (STAFF_SESSION_IDLE_MINUTES is 30)
+    await t.db
+      .updateTable('staff_sessions')
+      .set({ last_seen_at: new Date(Date.now() - 31 * 60_000) })
+      .where('id_hash', '=', hashOf(first))
+      .execute();
+    expect((await call('GET', '/v1/auth/me', { browser: first })).statusCode).toBe(401);
+    // past the absolute end, however recently used
+    await t.db
+      .updateTable('staff_sessions')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('id_hash', '=', hashOf(second))
+      .execute();
+    expect((await call('GET', '/v1/auth/me', { browser: second })).statusCode).toBe(401);
+  });
+
+  it('lets an admin reset a lost TOTP device: the sessions end and the person enrols again', async () => {
+    const created = await call('POST', '/v1/staff', {
+      browser: admin,
+      payload: { email: 'support@bank.example', name: 'Sam Support', roles: ['support'] },
+    });
+    const { set_password_token } = created.json<{ set_password_token: string }>();
+    const support = await firstSignIn('support@bank.example', set_password_token);
+    const reEnrolTooEarly = await call('POST', '/v1/auth/totp/enrol', {
+      payload: { email: 'support@bank.example', password: PASSWORD },
+    });
+    expect(reEnrolTooEarly.statusCode).toBe(409);
+    const reset = await call('POST', `/v1/staff/${support.staffId}/totp-reset`, { browser: admin });
+    expect(reset.statusCode, reset.body).toBe(204);
+    expect((await call('GET', '/v1/auth/me', { browser: support })).statusCode).toBe(401);
+    const spent = await call('POST', '/v1/auth/set-password', {
+      payload: { token: set_password_token, password: 'another long password' },
+    });
+    expect(spent.statusCode).toBe(401); // the token was spent: the password stays, only TOTP is new
+    expect(
+      (
+        await call('POST', '/v1/auth/sign-in', {
+          payload: { email: 'support@bank.example', password: PASSWORD, code: '123456' },
+        })
+      ).json(),
+    ).toMatchObject({ error: 'totp_enrolment_required' });
+    const enrol = await call('POST', '/v1/auth/totp/enrol', {
+      payload: { email: 'support@bank.example', password: PASSWORD },
+    });
+    expect(enrol.statusCode).toBe(200);
+    const { secret } = enrol.json<{ secret: string }>();
+    expect((await signIn('support@bank.example', secret, support.staffId)).statusCode).toBe(200);
   });
 
   it("ends the person's sessions and API keys at once when they are offboarded", async () => {
