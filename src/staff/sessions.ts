@@ -77,3 +77,17 @@ export async function endSessionsOf(db: Db, staffId: number): Promise<number> {
   const result = await db.deleteFrom('staff_sessions').where('staff_id', '=', staffId).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * Deletes sessions past either limit (maintenance, every 30 s). They are refused anyway; this keeps
+ * the table to the live ones.
+ */
+export async function pruneEndedSessions(db: Db, limits: SessionLimits, now: Date): Promise<number> {
+  const result = await db
+    .deleteFrom('staff_sessions')
+    .where((eb) =>
+      eb.or([eb('expires_at', '<=', now), eb('last_seen_at', '<=', new Date(now.getTime() - limits.idleMs))]),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../../src/auth/api-keys.js';
 import { staff as staffCommand } from '../../../src/cli/commands/staff.js';
 import { createOutput } from '../../../src/cli/output.js';
+import { pruneEndedSessions } from '../../../src/staff/sessions.js';
 import { exampleEnv } from '../../support/service-env.js';
 import { createTestApp, type TestApp } from '../../support/test-app.js';
 import { createTestDatabase, type TestDatabase } from '../../support/test-db.js';
@@ -316,6 +317,19 @@ describe('staff sign-in, sessions and offboarding', () => {
       .where('id_hash', '=', hashOf(second))
       .execute();
     expect((await call('GET', '/v1/auth/me', { browser: second })).statusCode).toBe(401);
+    // maintenance deletes both rows; the live sessions stay
+    const live = await t.db.selectFrom('staff_sessions').select('id_hash').execute();
+    const pruned = await pruneEndedSessions(
+      t.db,
+      { idleMs: 30 * 60_000, absoluteMs: 12 * 3_600_000 },
+      new Date(),
+    );
+    expect(pruned).toBeGreaterThanOrEqual(2);
+    const left = await t.db.selectFrom('staff_sessions').select('id_hash').execute();
+    expect(left.map((r) => r.id_hash)).not.toContain(hashOf(first));
+    expect(left.map((r) => r.id_hash)).not.toContain(hashOf(second));
+    expect(left.length).toBe(live.length - pruned);
+    expect((await call('GET', '/v1/auth/me', { browser: marketer })).statusCode).toBe(200);
   });
 
   it('lets an admin reset a lost TOTP device: the sessions end and the person enrols again', async () => {
