@@ -1,6 +1,7 @@
 import type { FastifyReply } from 'fastify';
 import type { Config } from '../config/config.js';
 import type { SessionLimits } from '../staff/sessions.js';
+import { totpKeyOf } from '../staff/totp.js';
 
 /**
  * How a staff session travels (docs/staff.md, "Sessions"): a cookie that scripts cannot read
@@ -14,6 +15,8 @@ export interface StaffSessionSettings {
   readonly csrfCookieName: string;
   readonly secure: boolean;
   readonly limits: SessionLimits;
+  /** Seals TOTP secrets at rest (src/staff/totp.ts). */
+  readonly totpKey: Buffer;
 }
 
 export function staffSessionSettings(config: Config): StaffSessionSettings {
@@ -26,6 +29,7 @@ export function staffSessionSettings(config: Config): StaffSessionSettings {
       idleMs: config.staff.sessionIdleMinutes * 60_000,
       absoluteMs: config.staff.sessionMaxHours * 3_600_000,
     },
+    totpKey: totpKeyOf(config.pseudonymSecret),
   };
 }
 

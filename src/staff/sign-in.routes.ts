@@ -73,7 +73,12 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
       },
     },
     async (request, reply) => {
-      const outcome = await startTotpEnrolment(db, { ...request.body, requestId: request.id }, new Date());
+      const outcome = await startTotpEnrolment(
+        db,
+        { ...request.body, requestId: request.id },
+        settings.totpKey,
+        new Date(),
+      );
       if (outcome.ok) return { otpauth_uri: outcome.otpauthUri, secret: outcome.secret };
       if (outcome.reason === 'already_enrolled')
         return reply
@@ -101,12 +106,7 @@ export function registerSignInRoutes(app: TypedApp, ctx: HttpContext): void {
       },
     },
     async (request, reply) => {
-      const outcome = await signIn(
-        db,
-        { ...request.body, requestId: request.id },
-        settings.limits,
-        new Date(),
-      );
+      const outcome = await signIn(db, { ...request.body, requestId: request.id }, settings, new Date());
       if (!outcome.ok) {
         if (outcome.reason === 'enrolment_required')
           return reply.code(403).send({

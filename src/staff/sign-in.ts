@@ -6,6 +6,13 @@ import { ValidationError } from '../errors/validation-error.js';
 import { afterFailure, isLocked } from './lockout.js';
 import { decoyHash, hashPassword, passwordWeakness, verifyPassword } from './password.js';
 import { type SessionLimits, startSession } from './sessions.js';
+
+/** What sign-in needs besides the database: session lifetimes and the key that seals TOTP secrets. */
+export interface SignInSettings {
+  readonly limits: SessionLimits;
+  readonly totpKey: Buffer;
+}
+
 import {
   findLiveStaffByEmailForUpdate,
   recordLockState,
@@ -14,7 +21,7 @@ import {
   setPendingTotp,
   spendPasswordToken,
 } from './staff.repository.js';
-import { checkTotp, newTotpSecret, totpUri } from './totp.js';
+import { checkTotp, newTotpSecret, openTotpSecret, sealTotpSecret, totpUri } from './totp.js';
 
 /**
  * Signing in (docs/staff.md, "Signing in"): e-mail, password and TOTP code in one request, so a
@@ -117,19 +124,21 @@ async function countFailure(
 export async function signIn(
   db: Db,
   input: SignInInput,
-  limits: SessionLimits,
+  settings: SignInSettings,
   now: Date,
 ): Promise<SignInOutcome> {
   return db.transaction().execute(async (trx): Promise<SignInOutcome> => {
     const checked = await checkPassword(trx, input.email, input.password, now, input.requestId);
     if (!checked.ok) return checked;
     const { staff } = checked;
-    if (staff.totpSecret === null) return { ok: false, reason: 'enrolment_required' };
-    const step = await checkTotp(staff.totpSecret, input.code, staff.totpLastStep, now);
+    const secret = staff.totpSecret === null ? undefined : openTotpSecret(staff.totpSecret, settings.totpKey);
+    // A secret this key cannot open (PSEUDONYM_SECRET changed) is as good as none: enrol again.
+    if (secret === undefined) return { ok: false, reason: 'enrolment_required' };
+    const step = await checkTotp(secret, input.code, staff.totpLastStep, now);
     if (step === undefined) return countFailure(trx, staff, 'totp', now, input.requestId);
     const enrolledNow = !staff.totpEnrolled;
     await recordSignIn(trx, staff.id, { totpStep: step, enrolledNow, now });
-    const session = await startSession(trx, staff.id, limits, now);
+    const session = await startSession(trx, staff.id, settings.limits, now);
     const base = {
       actor: staffActor(staff.id),
       subjectType: 'staff',
@@ -154,6 +163,7 @@ export type EnrolOutcome =
 export async function startTotpEnrolment(
   db: Db,
   input: { email: string; password: string; requestId?: string },
+  totpKey: Buffer,
   now: Date,
 ): Promise<EnrolOutcome> {
   return db.transaction().execute(async (trx): Promise<EnrolOutcome> => {
@@ -162,7 +172,7 @@ export async function startTotpEnrolment(
     const { staff } = checked;
     if (staff.totpEnrolled) return { ok: false, reason: 'already_enrolled' };
     const secret = newTotpSecret();
-    await setPendingTotp(trx, staff.id, secret);
+    await setPendingTotp(trx, staff.id, sealTotpSecret(secret, totpKey));
     await audit(trx, {
       actor: staffActor(staff.id),
       action: 'staff.totp.enrol_start',

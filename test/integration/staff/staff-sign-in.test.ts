@@ -362,6 +362,13 @@ describe('staff sign-in, sessions and offboarding', () => {
     });
     expect(enrol.statusCode).toBe(200);
     const { secret } = enrol.json<{ secret: string }>();
+    const stored = await t.db
+      .selectFrom('staff')
+      .select('totp_secret')
+      .where('id', '=', support.staffId)
+      .executeTakeFirstOrThrow();
+    expect(stored.totp_secret).toMatch(/^v1\./); // sealed at rest, not the secret itself
+    expect(stored.totp_secret).not.toContain(secret);
     expect((await signIn('support@bank.example', secret, support.staffId)).statusCode).toBe(200);
   });
 
