@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { ValidationError } from '../errors/validation-error.js';
 import { afterFailure, isLocked } from './lockout.js';
 import { decoyHash, hashPassword, passwordWeakness, verifyPassword } from './password.js';
-import { type SessionLimits, startSession } from './sessions.js';
+import { endSessionsOf, type SessionLimits, startSession } from './sessions.js';
 
 /** What sign-in needs besides the database: session lifetimes and the key that seals TOTP secrets. */
 export interface SignInSettings {
@@ -196,12 +196,15 @@ export async function setPasswordWithToken(
   return db.transaction().execute(async (trx) => {
     const staffId = await spendPasswordToken(trx, sha256Hex(input.token), passwordHash, now);
     if (staffId === undefined) return undefined;
+    // A new password (a forgotten or exposed one) ends the sessions the old one opened.
+    const sessionsEnded = await endSessionsOf(trx, staffId);
     await audit(trx, {
       actor: staffActor(staffId),
       action: 'staff.password.set',
       subjectType: 'staff',
       subjectId: staffId,
       ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
+      details: { sessions_ended: sessionsEnded },
     });
     return staffId;
   });

@@ -81,8 +81,33 @@ describe('the staff command', () => {
     expect(listed.stdout).not.toMatch(/scrypt|password|token|totp_secret/);
     expect((JSON.parse(listed.stdout) as { staff: unknown[] }).staff).toHaveLength(2);
 
+    const key = await runConsentcast(
+      [
+        'api-key',
+        'create',
+        '--name',
+        'sven laptop',
+        '--scopes',
+        'reports:read',
+        '--staff',
+        String(id),
+        '--json',
+      ],
+      env,
+    );
+    expect(key.code, key.stderr).toBe(0);
+    const { prefix } = JSON.parse(key.stdout) as { prefix: string };
+
     const offboarded = await runConsentcast(['staff', 'offboard', String(id), '--actor', 'root.ops'], env);
     expect(offboarded.code, offboarded.stderr).toBe(0);
+    expect(offboarded.stdout).toContain('1 API keys revoked');
+    const revoked = await t.db
+      .selectFrom('api_keys')
+      .select(['staff_id', 'revoked_at'])
+      .where('key_prefix', '=', prefix)
+      .executeTakeFirstOrThrow();
+    expect(revoked.staff_id).toBe(id);
+    expect(revoked.revoked_at).not.toBeNull();
     const audit = await t.db
       .selectFrom('audit_log')
       .select(['actor_type', 'actor_id'])
