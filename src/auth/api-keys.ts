@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { sha256Hex } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
-import type { Scope } from './scopes.js';
+import { isScope, type Scope } from './scopes.js';
 
 /**
  * API keys look like `cc_<prefix>_<secret>`. The prefix finds the row; only the SHA-256 of the
@@ -24,7 +24,7 @@ const KEY_FORMAT = /^cc_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
 
 export async function createApiKey(
   db: Db,
-  input: { name: string; scopes: readonly Scope[]; createdBy: string; expiresAt?: Date },
+  input: { name: string; scopes: readonly Scope[]; createdBy: string; expiresAt?: Date; staffId?: number },
 ): Promise<CreatedApiKey> {
   const prefix = randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').slice(0, 12);
   const key = `cc_${prefix}_${randomBytes(32).toString('base64url')}`;
@@ -37,6 +37,7 @@ export async function createApiKey(
       scopes: [...input.scopes],
       created_by: input.createdBy,
       expires_at: input.expiresAt ?? null,
+      staff_id: input.staffId ?? null,
     })
     .returning(['id', 'name'])
     .executeTakeFirstOrThrow();
@@ -72,37 +73,37 @@ export async function listApiKeys(db: Db) {
 }
 
 /**
- * Verifies a presented key. Results are cached for `cacheMs` per key hash so that a request costs no
- * extra round trip; a revocation therefore takes effect within that time (10 s by default).
+ * Verifies a presented key: one primary-key-sized lookup per request, and no cache of accepted keys,
+ * so a revocation (or the offboarding of the key's owner, which revokes it) takes effect on the very
+ * next request. A cache here once kept revoked keys working for up to 10 s (issue 13).
  */
-export function createApiKeyVerifier(db: Db, cacheMs = 10_000) {
-  const cache = new Map<string, { principal: ApiKeyPrincipal | undefined; until: number }>();
+export function createApiKeyVerifier(db: Db) {
   return async function verify(presented: string): Promise<ApiKeyPrincipal | undefined> {
     const match = KEY_FORMAT.exec(presented);
     if (!match?.[1]) return undefined;
     const hash = sha256Hex(presented);
-    const cached = cache.get(hash);
-    if (cached && cached.until > Date.now()) return cached.principal;
+    const now = Date.now();
     const row = await db
       .selectFrom('api_keys')
       .select(['id', 'name', 'scopes', 'secret_hash', 'revoked_at', 'expires_at', 'last_used_at'])
       .where('key_prefix', '=', match[1])
       .executeTakeFirst();
-    let principal: ApiKeyPrincipal | undefined;
     if (
-      row &&
-      row.revoked_at === null &&
-      (row.expires_at === null || row.expires_at.getTime() > Date.now()) &&
-      timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), Buffer.from(hash, 'hex'))
+      !row ||
+      row.revoked_at !== null ||
+      (row.expires_at !== null && row.expires_at.getTime() <= now) ||
+      !timingSafeEqual(Buffer.from(row.secret_hash, 'hex'), Buffer.from(hash, 'hex'))
     ) {
-      principal = { id: row.id, name: row.name, scopes: row.scopes as Scope[] };
-      if (row.last_used_at === null || Date.now() - row.last_used_at.getTime() > 60_000) {
-        await db.updateTable('api_keys').set({ last_used_at: new Date() }).where('id', '=', row.id).execute();
-      }
+      return undefined;
     }
-    if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { principal, until: Date.now() + cacheMs });
-    return principal;
+    if (row.last_used_at === null || now - row.last_used_at.getTime() > 60_000) {
+      await db
+        .updateTable('api_keys')
+        .set({ last_used_at: new Date(now) })
+        .where('id', '=', row.id)
+        .execute();
+    }
+    return { id: row.id, name: row.name, scopes: row.scopes.filter(isScope) };
   };
 }
 

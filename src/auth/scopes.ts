@@ -1,4 +1,7 @@
-/** API key scopes (mirrors the CHECK on api_keys.scopes). */
+/**
+ * API key scopes (mirrors the CHECK on api_keys.scopes). Staff hold them through their roles
+ * (src/staff/roles.ts); `staff` is managing staff accounts.
+ */
 export const SCOPES = [
   'recipients:read',
   'recipients:write',
@@ -11,6 +14,7 @@ export const SCOPES = [
   'reports:read',
   'ops',
   'audit:read',
+  'staff',
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 

@@ -79,6 +79,15 @@ export interface Config {
     /** Client numbers a test send goes to (consent and every other check still apply). */
     readonly testSeedClientNumbers: readonly string[];
   };
+  /** Staff sign-in (docs/staff.md). */
+  readonly staff: {
+    /** A session ends after this long without a request. */
+    readonly sessionIdleMinutes: number;
+    /** …and this long after sign-in, whatever happens. */
+    readonly sessionMaxHours: number;
+    /** How long a one-time set-password token lasts. */
+    readonly setPasswordTokenHours: number;
+  };
 }
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: readonly ConfigProblem[] };
@@ -223,6 +232,11 @@ export function loadConfig(env: Env): ConfigResult {
       leaseMs: r.integer('RUN_LEASE_SECONDS', 60, { min: 2, max: 3600 }) * 1000,
     },
     campaigns: readCampaigns(r),
+    staff: {
+      sessionIdleMinutes: r.integer('STAFF_SESSION_IDLE_MINUTES', 30, { min: 1, max: 24 * 60 }),
+      sessionMaxHours: r.integer('STAFF_SESSION_MAX_HOURS', 12, { min: 1, max: 24 * 7 }),
+      setPasswordTokenHours: r.integer('STAFF_SET_PASSWORD_TOKEN_HOURS', 72, { min: 1, max: 24 * 14 }),
+    },
   };
   if (
     config.pseudonymSecret === config.signing.current.secret &&

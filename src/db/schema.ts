@@ -27,6 +27,7 @@ export interface ApiKeysTable {
   expires_at: Timestamp | null;
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
+  staff_id: number | null;
 }
 
 export interface AudienceListMembersTable {
@@ -328,6 +329,34 @@ export interface SendStopScopesTable {
   open_stop_id: number | null;
 }
 
+export interface StaffTable {
+  id: GeneratedAlways<number>;
+  email: string;
+  name: string;
+  roles: string[];
+  password_hash: string | null;
+  password_set_at: Timestamp | null;
+  set_password_token_hash: string | null;
+  set_password_expires_at: Timestamp | null;
+  totp_secret: string | null;
+  totp_enrolled_at: Timestamp | null;
+  totp_last_step: number | null;
+  failed_attempts: Generated<number>;
+  lockouts: Generated<number>;
+  locked_until: Timestamp | null;
+  created_by: string;
+  created_at: Generated<Timestamp>;
+  offboarded_at: Timestamp | null;
+}
+
+export interface StaffSessionsTable {
+  id_hash: string;
+  staff_id: number;
+  created_at: Generated<Timestamp>;
+  last_seen_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+}
+
 export interface SuppressionsTable {
   channel: 'email' | 'sms';
   address_hash: string;
@@ -365,6 +394,8 @@ export interface Database {
   run_exclusions: RunExclusionsTable;
   send_handoffs: SendHandoffsTable;
   send_stop_scopes: SendStopScopesTable;
+  staff: StaffTable;
+  staff_sessions: StaffSessionsTable;
   suppressions: SuppressionsTable;
   time_zones: TimeZonesTable;
 }

@@ -1,3 +1,6 @@
+import { createHmac } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import csrf from '@fastify/csrf-protection';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyError, LogController } from 'fastify';
@@ -11,6 +14,7 @@ import { registerAuth } from './auth.js';
 import type { HttpContext, TypedApp } from './context.js';
 import { ForbiddenError, UnauthorizedError } from './http-errors.js';
 import { registerRoutes } from './routes.js';
+import { cookieOptions, staffSessionSettings } from './staff-session.js';
 import { createRequestValidator } from './validation.js';
 
 interface AjvIssue {
@@ -134,14 +138,35 @@ export async function buildHttpApp(deps: Deps): Promise<TypedApp> {
         title: 'consentcast API',
         version: '1',
         description:
-          'Consent-first campaign orchestration. Authenticate with `Authorization: Bearer cc_<prefix>_<secret>`; each route names the scope it needs.',
+          'Consent-first campaign orchestration. Authenticate with `Authorization: Bearer cc_<prefix>_<secret>`, or as staff with the session cookie from `POST /v1/auth/sign-in` (state changes then need the `x-csrf-token` header); each route names the scope it needs.',
       },
-      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
-      security: [{ apiKey: [] }],
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer' },
+          staffSession: { type: 'apiKey', in: 'cookie', name: 'cc_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { staffSession: [] }],
     },
   });
 
-  const ctx: HttpContext = { deps, verifyApiKey: createApiKeyVerifier(deps.db) };
+  const ctx: HttpContext = {
+    deps,
+    verifyApiKey: createApiKeyVerifier(deps.db),
+    staffSession: staffSessionSettings(deps.config),
+  };
+  await app.register(cookie);
+  // CSRF tokens (double submit: a secret in an HttpOnly cookie, the token in a header), bound to the
+  // session they were issued for, so a token taken from one session is worthless in another.
+  await app.register(csrf, {
+    sessionPlugin: '@fastify/cookie',
+    cookieKey: ctx.staffSession.csrfCookieName,
+    cookieOpts: cookieOptions(ctx.staffSession),
+    getUserInfo: (request) => (request.principal?.kind === 'staff' ? request.principal.sessionHash : ''),
+    csrfOpts: {
+      hmacKey: createHmac('sha256', deps.config.signing.current.secret).update('consentcast csrf').digest(),
+    },
+  });
   registerAuth(app, ctx);
   await registerRoutes(app, ctx);
   return app;

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ApiKeyVerifier } from '../auth/api-keys.js';
 import type { Deps } from '../deps.js';
+import type { StaffSessionSettings } from './staff-session.js';
 
 /**
  * What a route module needs from the web layer: the app it registers on and the context it reads.
@@ -23,4 +24,5 @@ export type TypedApp = FastifyInstance<
 export interface HttpContext {
   readonly deps: Deps;
   readonly verifyApiKey: ApiKeyVerifier;
+  readonly staffSession: StaffSessionSettings;
 }

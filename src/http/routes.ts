@@ -1,3 +1,4 @@
+import helmet from '@fastify/helmet';
 import { registerAuditRoutes } from '../audit/audit.routes.js';
 import { registerCampaignRoutes } from '../campaigns/campaigns.routes.js';
 import { registerConsentRoutes } from '../consent/consent.routes.js';
@@ -16,6 +17,8 @@ import { registerMetricsRoute } from '../ops/metrics.routes.js';
 import { registerQueueBoard } from '../ops/queue-board.routes.js';
 import { registerRecipientRoutes } from '../recipients/recipients.routes.js';
 import { registerReportRoutes } from '../reports/reports.routes.js';
+import { registerSignInRoutes } from '../staff/sign-in.routes.js';
+import { registerStaffRoutes } from '../staff/staff.routes.js';
 import type { HttpContext, TypedApp } from './context.js';
 import { registerDocsRoutes } from './docs.routes.js';
 
@@ -27,7 +30,24 @@ import { registerDocsRoutes } from './docs.routes.js';
  * - public pages and webhooks (docs/inbound.md): unsubscribe, click and open tracking, Twilio, bounces;
  *   form bodies are parsed in this part only;
  * - ops outside /v1 (docs/operations.md): `GET /metrics` and the queue board at /admin/queues.
+ * /v1 (staff sign-in at /v1/auth included, docs/staff.md) answers with strict security headers
+ * (helmet): it is what a staff session is served, and a JSON answer needs no script, style or frame.
  */
+/** Nothing may load from, frame or be framed by a JSON answer; HSTS is helmet's default. */
+const STRICT_HEADERS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'none'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'none'"],
+    },
+  },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  referrerPolicy: { policy: 'no-referrer' },
+} as const;
+
 export async function registerRoutes(app: TypedApp, ctx: HttpContext): Promise<void> {
   registerHealthRoutes(app, ctx);
   registerDocsRoutes(app);
@@ -35,6 +55,7 @@ export async function registerRoutes(app: TypedApp, ctx: HttpContext): Promise<v
   await app.register(
     async (plugin) => {
       const v1 = plugin as TypedApp;
+      await v1.register(helmet, STRICT_HEADERS);
       registerRecipientRoutes(v1, ctx);
       registerNoticeRoutes(v1, ctx);
       registerConsentRoutes(v1, ctx);
@@ -45,6 +66,8 @@ export async function registerRoutes(app: TypedApp, ctx: HttpContext): Promise<v
       registerCampaignRoutes(v1, ctx);
       registerEmergencyRoutes(v1, ctx);
       registerOfferRoutes(v1, ctx);
+      registerSignInRoutes(v1, ctx);
+      registerStaffRoutes(v1, ctx);
     },
     { prefix: '/v1' },
   );

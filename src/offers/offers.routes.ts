@@ -1,5 +1,5 @@
 import { type TSchema, Type } from '@sinclair/typebox';
-import type { ApiKeyPrincipal } from '../auth/api-keys.js';
+import type { Principal } from '../auth/principal.js';
 import type { Scope } from '../auth/scopes.js';
 import { CHANNELS, LOCALES, type Purpose as PurposeT } from '../domain/vocabulary.js';
 import { NotFoundError } from '../errors/not-found-error.js';
@@ -223,7 +223,7 @@ const QUERY = Type.Object(
 
 export function registerOfferRoutes(app: TypedApp, ctx: HttpContext): void {
   const { db } = ctx.deps;
-  const who = (request: { id: string; principal?: ApiKeyPrincipal }) => ({
+  const who = (request: { id: string; principal?: Principal }) => ({
     actor: actorOf(request),
     requestId: request.id,
   });

@@ -94,7 +94,7 @@ export async function registerQueueBoard(app: TypedApp, ctx: HttpContext): Promi
     if (!principal.scopes.includes('ops')) {
       return reply.code(403).send({ error: 'forbidden', message: 'this API key lacks the scope ops' });
     }
-    request.principal = principal;
+    request.principal = { kind: 'api_key', ...principal };
     const route = request.routeOptions.url ?? '';
     if (REFUSED_ROUTES.has(route)) {
       return reply.code(403).send({

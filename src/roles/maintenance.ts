@@ -5,6 +5,7 @@ import { reenqueueLostJobs, settleExpiredLeases } from '../delivery/reconciler.j
 import type { Deps } from '../deps.js';
 import { CAMPAIGN_RUNS_QUEUE } from '../queue/names.js';
 import { queueOf, sendQueuesOf } from '../queue/queues.js';
+import { pruneEndedSessions } from '../staff/sessions.js';
 import type { Stop } from './role.js';
 
 /** Expired leases are settled this often: a dead worker's messages are terminal or sent soon after. */
@@ -13,7 +14,8 @@ const EVERY_MS = 30_000;
 const RETENTION_EVERY_MS = 24 * 3600_000;
 
 /**
- * The maintenance role: expired send leases every 5 s; lost jobs and stuck runs every 30 s; retention
+ * The maintenance role: expired send leases every 5 s; lost jobs, stuck runs and ended staff sessions
+ * every 30 s; retention
  * once a day. Every step is idempotent (a second maintenance process, or a tick run twice, changes
  * nothing more).
  */
@@ -38,6 +40,14 @@ export async function startMaintenance(deps: Deps): Promise<Stop> {
       if (reenqueued > 0) deps.logger.warn({ reenqueued }, 'enqueued again messages whose job Redis lost');
       await reviveStuckRuns(deps.db, runs);
       await pruneHandoffs(deps.pool);
+      await pruneEndedSessions(
+        deps.db,
+        {
+          idleMs: deps.config.staff.sessionIdleMinutes * 60_000,
+          absoluteMs: deps.config.staff.sessionMaxHours * 3_600_000,
+        },
+        new Date(),
+      );
       if (Date.now() - lastRetention > RETENTION_EVERY_MS) {
         lastRetention = Date.now();
         const r = await runRetention(deps.db, { type: 'system', id: 'maintenance' });

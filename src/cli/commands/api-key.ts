@@ -2,12 +2,22 @@ import { parseArgs } from 'node:util';
 import { audit } from '../../audit/audit.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys.js';
 import { isScope, SCOPES, type Scope } from '../../auth/scopes.js';
+import type { Db } from '../../db/database.js';
+import { NotFoundError } from '../../errors/not-found-error.js';
+import { findStaffById } from '../../staff/staff.repository.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { UsageError } from '../usage-error.js';
 import { operatorActor, withDeps } from '../with-deps.js';
 
-const USAGE = `api-key create --name NAME --scopes a,b [--expires-days N] | list | revoke PREFIX   [--actor NAME]`;
+const USAGE = `api-key create --name NAME --scopes a,b [--expires-days N] [--staff ID] | list | revoke PREFIX   [--actor NAME]`;
+
+/** A key may belong to a person: offboarding them revokes it (docs/staff.md). */
+async function liveStaffId(db: Db, id: number): Promise<number> {
+  const staff = await findStaffById(db, id);
+  if (!staff || staff.offboarded) throw new NotFoundError(`staff member ${id}`);
+  return staff.id;
+}
 
 export const apiKey: Command = {
   name: 'api-key',
@@ -22,6 +32,7 @@ export const apiKey: Command = {
         name: { type: 'string' },
         scopes: { type: 'string' },
         'expires-days': { type: 'string' },
+        staff: { type: 'string' },
         actor: { type: 'string' },
       },
       allowPositionals: true,
@@ -46,6 +57,9 @@ export const apiKey: Command = {
         if (days !== undefined && !/^\d{1,4}$/.test(days)) {
           problems.push('--expires-days must be a whole number of days');
         }
+        const staffId = values.staff;
+        if (staffId !== undefined && !/^[0-9]{1,15}$/.test(staffId))
+          problems.push('--staff must be a staff id (see staff list)');
         if (problems.length > 0) throw new UsageError(problems.join('; '));
         const created = await deps.db.transaction().execute(async (trx) => {
           const key = await createApiKey(trx, {
@@ -53,13 +67,18 @@ export const apiKey: Command = {
             scopes: scopes as Scope[],
             createdBy: actor.id,
             ...(days !== undefined ? { expiresAt: new Date(Date.now() + Number(days) * 86_400_000) } : {}),
+            ...(staffId !== undefined ? { staffId: await liveStaffId(trx, Number(staffId)) } : {}),
           });
           await audit(trx, {
             actor,
             action: 'api_key.create',
             subjectType: 'api_key',
             subjectId: key.prefix,
-            details: { name: key.name, scopes: [...key.scopes] },
+            details: {
+              name: key.name,
+              scopes: [...key.scopes],
+              ...(staffId !== undefined ? { staff_id: Number(staffId) } : {}),
+            },
           });
           return key;
         });

@@ -23,6 +23,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'maintenance', load: async () => (await import('./roles.js')).maintenance },
   { name: 'all', load: async () => (await import('./all.js')).all },
   { name: 'api-key', load: async () => (await import('./api-key.js')).apiKey },
+  { name: 'staff', load: async () => (await import('./staff.js')).staff },
   { name: 'consent', load: async () => (await import('./consent.js')).consent },
   { name: 'campaign', load: async () => (await import('./campaign.js')).campaign },
   { name: 'emergency-stop', load: async () => (await import('./emergency-stop.js')).emergencyStopCommand },

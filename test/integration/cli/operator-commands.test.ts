@@ -58,7 +58,7 @@ describe('operator commands', () => {
     );
     expect(created.code, created.stderr).toBe(0);
     const { key, prefix } = JSON.parse(created.stdout) as { key: string; prefix: string };
-    const verify = createApiKeyVerifier(t.db, 0);
+    const verify = createApiKeyVerifier(t.db);
     expect(await verify(key)).toMatchObject({
       name: 'mobile app',
       scopes: ['consents:write', 'recipients:write'],

@@ -64,6 +64,7 @@ const CASES: Readonly<Record<string, { readonly before: readonly string[]; reado
   import: { before: ['-'], valued: '--format' },
   retention: { before: ['run'], valued: '--actor' },
   message: { before: ['list'], valued: '--status' },
+  staff: { before: ['list'], valued: '--actor' },
 };
 
 const pointer = (name: string) => `(consentcast ${name} --help shows the usage)`;
