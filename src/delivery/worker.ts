@@ -124,7 +124,12 @@ export function startChannelWorker(
   // in flight; slow sends (a relay taking 200 ms a message) get no look-ahead at all.
   const capacity = Math.min(sender.capacity, options.concurrency);
   const sendSlots = new Gate(() => capacity);
-  const claimGate = new Gate(() => capacity * (1 + lookaheadSends(pace)));
+  // Only where the sender is the bottleneck (fewer slots than jobs in hand, as with SMTP) does a
+  // look-ahead apply; then claims and records gather longer, since claimed messages queue for slots.
+  const senderBound = capacity < options.concurrency;
+  const lookahead = () => (senderBound ? lookaheadSends(pace) : 0);
+  const claimGate = new Gate(() => capacity * (1 + lookahead()));
+  const claimGatherMs = () => (lookahead() > 0 ? LOOKAHEAD_GATHER_MS : gatherMs());
   // Claim (which also reads what the channel sends with), then render what was claimed, in one
   // batch: the jobs of a batch go on to their sends together, without gathering again.
   const claims = createBatcher<number, Claimed>(
@@ -147,7 +152,7 @@ export function startChannelWorker(
     // With a look-ahead, claimed messages queue for the sender slots, so a claim batch may gather
     // longer without leaving a slot idle: fewer, larger claims (the wait comes before the claim,
     // so it does not add to claim-to-hand-off).
-    { maxWaitMs: () => (lookaheadSends(pace) > 0 ? LOOKAHEAD_GATHER_MS : gatherMs()), maxSize: 200 },
+    { maxWaitMs: claimGatherMs, maxSize: 200 },
   );
   // Each message's hand-off mark commits before its provider call starts; the messages that get a
   // sender slot together share one statement.
@@ -167,9 +172,11 @@ export function startChannelWorker(
     Math.max(500, (options.leaseSeconds * 1000) / 3),
   );
   renewal.unref();
+  // Records gather like claims: with a look-ahead the sends come back one by one, and a record
+  // statement per message would cost more than the send (it does not hold a sender slot).
   const records = createBatcher<{ id: number; outcome: Outcome }, unknown>(
     (items) => recordOutcomes(pool, items),
-    { maxWaitMs: gatherMs, maxSize: 200 },
+    { maxWaitMs: claimGatherMs, maxSize: 200 },
   );
   let streak = 0;
 
@@ -294,9 +301,8 @@ export function startChannelWorker(
     {
       connection,
       prefix: config.redis.queuePrefix,
-      // the jobs the gates can let through, and no more: a job fetched but not yet claimed waits for
-      // BullMQ's stalled-job check if this process dies, so fetching far ahead only delays recovery
-      concurrency: Math.min(options.concurrency, capacity * (1 + LOOKAHEAD_MAX_SENDS)),
+      // jobs in hand: waiting for the claim gate, claimed, sending, or being recorded
+      concurrency: options.concurrency,
       limiter: { max: options.ratePerSecond, duration: 1000 },
       // A job whose worker died comes back after its lock lapses; its message is then `sending` and
       // the job is acknowledged without a send (the reconciler settles the message after its lease).
