@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { audit } from '../audit/audit.js';
+import { type AuditEntry, audit } from '../audit/audit.js';
 import type { Actor } from '../auth/actor.js';
 import { sha256Hex } from '../crypto/pseudonym.js';
 import type { Db } from '../db/database.js';
@@ -42,6 +42,34 @@ function checkRoles(roles: readonly StaffRole[]): void {
   if (roles.length === 0) throw new ValidationError([{ field: 'body/roles', message: 'at least one role' }]);
 }
 
+/** The audit row of an admin action on a staff account (who did it; never a secret). */
+async function auditStaff(
+  trx: Parameters<typeof audit>[0],
+  actor: Actor,
+  action: string,
+  id: number,
+  requestId: string | undefined,
+  details?: AuditEntry['details'],
+): Promise<void> {
+  await audit(trx, {
+    actor,
+    action,
+    subjectType: 'staff',
+    subjectId: id,
+    ...(requestId !== undefined ? { requestId } : {}),
+    ...(details !== undefined ? { details } : {}),
+  });
+}
+
+/** Refuses a change that would leave nobody able to manage staff. */
+async function requireAnAdminLeft(trx: Parameters<typeof countLiveAdmins>[0]): Promise<void> {
+  if ((await countLiveAdmins(trx)) === 0)
+    throw new ConflictError(
+      'this would leave no admin; give another person the admin role first',
+      'last_admin',
+    );
+}
+
 export async function createStaff(
   db: Db,
   input: { email: string; name: string; roles: readonly StaffRole[]; requestId?: string },
@@ -74,14 +102,7 @@ export async function createStaff(
       setPasswordTokenHash: hash,
       setPasswordExpiresAt: tokenExpiresAt,
     });
-    await audit(trx, {
-      actor,
-      action: 'staff.create',
-      subjectType: 'staff',
-      subjectId: created,
-      ...(input.requestId !== undefined ? { requestId: input.requestId } : {}),
-      details: { roles: [...input.roles] },
-    });
+    await auditStaff(trx, actor, 'staff.create', created, input.requestId, { roles: [...input.roles] });
     return created;
   });
   return { id, setPasswordToken: token, tokenExpiresAt };
@@ -100,13 +121,7 @@ export async function issuePasswordToken(
   const tokenExpiresAt = new Date(now.getTime() + tokenHours * 3_600_000);
   await db.transaction().execute(async (trx) => {
     if (!(await setPasswordToken(trx, id, hash, tokenExpiresAt))) throw new NotFoundError('staff member');
-    await audit(trx, {
-      actor,
-      action: 'staff.password.token',
-      subjectType: 'staff',
-      subjectId: id,
-      ...(requestId !== undefined ? { requestId } : {}),
-    });
+    await auditStaff(trx, actor, 'staff.password.token', id, requestId);
   });
   return { setPasswordToken: token, tokenExpiresAt };
 }
@@ -121,19 +136,8 @@ export async function changeRoles(
   checkRoles(roles);
   await db.transaction().execute(async (trx) => {
     if (!(await setRoles(trx, id, roles))) throw new NotFoundError('staff member');
-    if ((await countLiveAdmins(trx)) === 0)
-      throw new ConflictError(
-        'this would leave no admin; give another person the admin role first',
-        'last_admin',
-      );
-    await audit(trx, {
-      actor,
-      action: 'staff.roles.change',
-      subjectType: 'staff',
-      subjectId: id,
-      ...(requestId !== undefined ? { requestId } : {}),
-      details: { roles: [...roles] },
-    });
+    await requireAnAdminLeft(trx);
+    await auditStaff(trx, actor, 'staff.roles.change', id, requestId, { roles: [...roles] });
   });
 }
 
@@ -142,14 +146,7 @@ export async function resetTotp(db: Db, id: number, actor: Actor, requestId?: st
   await db.transaction().execute(async (trx) => {
     if (!(await clearTotp(trx, id))) throw new NotFoundError('staff member');
     const sessionsEnded = await endSessionsOf(trx, id);
-    await audit(trx, {
-      actor,
-      action: 'staff.totp.reset',
-      subjectType: 'staff',
-      subjectId: id,
-      ...(requestId !== undefined ? { requestId } : {}),
-      details: { sessions_ended: sessionsEnded },
-    });
+    await auditStaff(trx, actor, 'staff.totp.reset', id, requestId, { sessions_ended: sessionsEnded });
   });
 }
 
@@ -167,18 +164,10 @@ export async function offboardStaff(
   return db.transaction().execute(async (trx) => {
     const result = await closeAccount(trx, id, now);
     if (!result.closed) throw new NotFoundError('staff member');
-    if ((await countLiveAdmins(trx)) === 0)
-      throw new ConflictError(
-        'this would leave no admin; give another person the admin role first',
-        'last_admin',
-      );
-    await audit(trx, {
-      actor,
-      action: 'staff.offboard',
-      subjectType: 'staff',
-      subjectId: id,
-      ...(requestId !== undefined ? { requestId } : {}),
-      details: { sessions_ended: result.sessionsEnded, keys_revoked: result.keysRevoked },
+    await requireAnAdminLeft(trx);
+    await auditStaff(trx, actor, 'staff.offboard', id, requestId, {
+      sessions_ended: result.sessionsEnded,
+      keys_revoked: result.keysRevoked,
     });
     return { sessionsEnded: result.sessionsEnded, keysRevoked: result.keysRevoked };
   });
