@@ -23,6 +23,20 @@ export interface ReconcileResult {
   readonly reenqueued: number;
 }
 
+/** Adds the send jobs of `queued` messages, one addBulk per channel. */
+async function enqueueSends(
+  queues: Readonly<Record<Channel, Queue>>,
+  messages: readonly { id: number; channel: Channel; not_before: Date | null }[],
+): Promise<void> {
+  const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
+  for (const m of messages) {
+    const list = byChannel.get(m.channel) ?? [];
+    list.push(sendJob(m.channel, m.id, m.not_before));
+    byChannel.set(m.channel, list);
+  }
+  for (const [channel, jobs] of byChannel) await queues[channel].addBulk(jobs);
+}
+
 export interface SettleResult {
   readonly indeterminate: number;
   readonly released: number;
@@ -76,15 +90,9 @@ export async function settleExpiredLeases(
     SELECT id, channel, status, not_before FROM settled
   `.execute(db);
   const back = rows.filter((r) => r.status === 'queued');
-  const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
-  for (const m of back) {
-    const list = byChannel.get(m.channel) ?? [];
-    list.push(sendJob(m.channel, m.id, m.not_before));
-    byChannel.set(m.channel, list);
-  }
   // A job of the same id still in Redis (the dead worker's, waiting to be found stalled) keeps its
   // place: BullMQ adds a job id once. Whichever job runs finds the message `queued` and claims it.
-  for (const [channel, jobs] of byChannel) await queues[channel].addBulk(jobs);
+  await enqueueSends(queues, back);
   return { indeterminate: rows.length - back.length, released: back.length };
 }
 
@@ -144,13 +152,7 @@ export async function reenqueueLostJobs(
     for (const m of queued) pipeline.exists(`${options.queuePrefix}:send-${m.channel}:${sendJobId(m.id)}`);
     const exists = (await pipeline.exec()) ?? [];
     const missing = queued.filter((_, i) => exists[i]?.[1] !== 1);
-    const byChannel = new Map<Channel, ReturnType<typeof sendJob>[]>();
-    for (const m of missing) {
-      const list = byChannel.get(m.channel) ?? [];
-      list.push(sendJob(m.channel, m.id, m.not_before));
-      byChannel.set(m.channel, list);
-    }
-    for (const [channel, jobs] of byChannel) await queues[channel].addBulk(jobs);
+    await enqueueSends(queues, missing);
     reenqueued += missing.length;
   }
   return reenqueued;
